@@ -1,0 +1,41 @@
+# Every target bootstraps what it needs: a fresh machine needs only Python 3.11+, node and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: test demo lint synth bench serve clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(STAMP) node_modules/.installed
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+demo: $(STAMP)
+	$(BIN)/python -m kbs.demo
+
+serve: $(STAMP)
+	$(BIN)/kbs serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+synth: $(STAMP) node_modules/.installed
+	npx cdk synth --quiet
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .kbs .pytest_cache .mypy_cache .ruff_cache
