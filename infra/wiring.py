@@ -59,7 +59,13 @@ class HttpRoute:
 
 @dataclass(frozen=True)
 class EventRule:
-    """An EventBridge rule with an event pattern, delivering to the function."""
+    """An EventBridge rule with an event pattern.
+
+    The rule's target is an SQS queue (with its own DLQ) drained by the function through an
+    event source mapping with partial batch responses: the handler receives SQS records whose
+    body is the EventBridge event. The local runtime delivers the same way (moto cannot invoke
+    Lambda targets), so cloud and laptop run the same handler code path.
+    """
 
     name: str
     pattern: dict[str, Any]
@@ -124,6 +130,7 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="functions.api.handler.handler",
         description="Public HTTP API: the programme and the registration form",
         triggers=(
+            HttpRoute("GET", "/"),
             HttpRoute("GET", "/sessions"),
             HttpRoute("POST", "/registrations"),
         ),
