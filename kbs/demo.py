@@ -1,0 +1,249 @@
+"""``make demo``: the whole programme on one machine, in under a minute.
+
+Starts the local stack, imports the sample programme, has 200 public buyers submit the
+registration form over HTTP (a few bad posts and duplicates among them, one workshop filled
+past capacity), waits until every email is delivered to the outbox, and prints a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import json
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_PROGRAMME = ROOT / "events" / "programme.sample.json"
+REGISTRANTS = 200
+SMALL_WORKSHOP = "kbs-07-monitoring"  # 10 places in the sample: filled to its waitlist
+
+PEOPLE = [
+    # (first names, family names, country, language, time zone, authority)
+    (["Zoë", "Anna", "Lars"], ["Åkesson", "Lindqvist"], "SE", "sv", "Europe/Stockholm", "Region"),
+    (["José", "María", "Iñaki"], ["Núñez", "García"], "ES", "es", "Europe/Madrid", "Ayuntamiento"),
+    (["Siobhán", "Ciarán"], ["Ó Briain", "Murphy"], "IE", "en", "Europe/Dublin", "Council"),
+    (["Łukasz", "Zofia"], ["Wiśniewski", "Kowalska"], "PL", "pl", "Europe/Warsaw", "Urząd"),
+    (["François", "Élodie"], ["Lefèvre", "Dubois"], "FR", "fr", "Europe/Paris", "Mairie"),
+    (["Jürgen", "Katrin"], ["Müller", "Schäfer"], "DE", "de", "Europe/Berlin", "Landkreis"),
+    (["Giulia", "Matteo"], ["Rossi", "Bianchi"], "IT", "it", "Europe/Rome", "Comune"),
+    (["Sanne", "Pieter"], ["de Vries", "Jansen"], "NL", "nl", "Europe/Amsterdam", "Gemeente"),
+    (["Aino", "Mikko"], ["Virtanen", "Korhonen"], "FI", "fi", None, "Kaupunki"),
+    (["Emily", "Oliver"], ["Smith", "Jones"], "GB", "en", "Europe/London", "Borough Council"),
+]
+BAD_POSTS = [
+    ("invalid email", {"email": "not-an-email"}),
+    ("consent missing", {"consent": ""}),
+    ("unknown session", {"sessions": ["kbs-99-unknown"]}),
+    ("honeypot filled", {"website": "http://spam.example"}),
+    ("script in name", {"full_name": "<script>alert(1)</script>"}),
+    ("bad country", {"country": "XX"}),
+]
+
+
+@dataclass
+class Tally:
+    accepted: int = 0
+    duplicates_sent: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    expected_bookings: set[tuple[str, str]] = field(default_factory=set)
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+@contextmanager
+def local_stack(data_dir: Path, port: int) -> Iterator[dict[str, str]]:
+    """Run ``kbs serve`` in a subprocess until the block ends; yield its local.json."""
+    info_path = data_dir / "local.json"
+    shutil.rmtree(data_dir / "outbox", ignore_errors=True)  # the demo counts its own emails
+    data_dir.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "kbs.cli", "serve", "--port", str(port)]
+    command += ["--data-dir", str(data_dir)]
+    log = (data_dir / "serve.log").open("w")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)  # noqa: S603
+    try:
+        deadline = time.monotonic() + 60
+        while not info_path.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"kbs serve did not start; see {data_dir / 'serve.log'}")
+            time.sleep(0.1)
+        yield json.loads(info_path.read_text())
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def _kbs(*args: str) -> str:
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "kbs.cli", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout
+
+
+def _post(api_url: str, fields: dict[str, str | list[str]]) -> tuple[int, dict[str, object]]:
+    body = urllib.parse.urlencode(fields, doseq=True).encode()
+    request = urllib.request.Request(  # noqa: S310 - loopback URL from local.json
+        f"{api_url}/registrations",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def registrants(session_ids: list[str], rng: random.Random) -> list[dict[str, str | list[str]]]:
+    """200 varied form posts: most pick a few sessions, some pick "all", many want the workshop."""
+    forms: list[dict[str, str | list[str]]] = []
+    for i in range(REGISTRANTS):
+        firsts, lasts, country, language, zone, authority = PEOPLE[i % len(PEOPLE)]
+        first, last = rng.choice(firsts), rng.choice(lasts)
+        if i % 25 == 0:
+            chosen: list[str] = ["all"]
+        else:
+            chosen = rng.sample(session_ids[:-1], k=rng.randint(1, 3))
+            if i % 8 == 0:
+                chosen.append(SMALL_WORKSHOP)
+        form: dict[str, str | list[str]] = {
+            "full_name": f"{first} {last}",
+            "email": f"{first}.{last}.{i}@buyers.example.eu".replace(" ", ""),
+            "organisation": f"{authority} {i % 17 + 1}",
+            "country": country,
+            "role": rng.choice(["Procurement officer", "Category manager", "Legal adviser", ""]),
+            "language": language,
+            "sessions": chosen,
+            "consent": "on",
+            "website": "",
+        }
+        if zone:
+            form["timezone"] = zone
+        forms.append(form)
+    return forms
+
+
+def submit_all(api_url: str, session_ids: list[str], rng: random.Random) -> Tally:
+    tally = Tally()
+    forms = registrants(session_ids, rng)
+    # A few people press "submit" twice; the second post must change nothing.
+    repeats = [dict(forms[i]) for i in range(3, REGISTRANTS, 40)]
+    bad = []
+    for n, (reason, override) in enumerate(BAD_POSTS):
+        bad.append((reason, {**forms[n], **override}))
+
+    def one(form: dict[str, str | list[str]]) -> tuple[int, dict[str, object]]:
+        return _post(api_url, form)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for done, (form, (status, _)) in enumerate(
+            zip(forms, pool.map(one, forms), strict=True), 1
+        ):
+            if status == 202:
+                tally.accepted += 1
+                chosen = form["sessions"]
+                ids = session_ids if chosen == ["all"] else list(chosen)
+                tally.expected_bookings |= {(str(form["email"]).lower(), s) for s in ids}
+            else:
+                tally.rejected[f"unexpected HTTP {status}"] += 1
+            if done % 50 == 0:
+                _say(f"  submitted {done}/{REGISTRANTS} registrations")
+    for form in repeats:
+        status, _ = _post(api_url, form)
+        tally.duplicates_sent += status == 202
+    for reason, form in bad:
+        status, answer = _post(api_url, form)
+        fields = ", ".join(sorted(answer.get("errors", {}))) if isinstance(answer, dict) else ""
+        tally.rejected[f"{reason} (HTTP {status}: {fields})"] += 1
+    return tally
+
+
+def wait_for_outbox(outbox: Path, expected: int, timeout: float = 40) -> list[Path]:
+    deadline = time.monotonic() + timeout
+    last = -1
+    while True:
+        files = sorted(outbox.glob("*.eml")) if outbox.exists() else []
+        if len(files) != last:
+            _say(f"  outbox: {len(files)}/{expected} emails")
+            last = len(files)
+        if len(files) >= expected or time.monotonic() > deadline:
+            return files
+        time.sleep(0.5)
+
+
+def email_kinds(files: list[Path]) -> Counter[str]:
+    kinds: Counter[str] = Counter()
+    for path in files:
+        message = email.message_from_bytes(path.read_bytes())
+        kinds[message.get("X-KBS-Kind", "unknown")] += 1
+    return kinds
+
+
+def run(data_dir: Path, port: int) -> int:
+    started = time.monotonic()
+    rng = random.Random(2026)
+    _say(f"Starting the local stack (data in {data_dir}) ...")
+    with local_stack(data_dir, port) as info:
+        api_url = info["api_url"]
+        _say(f"  API {api_url}  AWS endpoint {info['aws_endpoint_url']}")
+        _say("Importing the SAMPLE programme (relative dates) ...")
+        _kbs("sessions", "import", str(SAMPLE_PROGRAMME), "--local", str(data_dir))
+        session_ids = [
+            s["session_id"] for s in json.loads(SAMPLE_PROGRAMME.read_text())["sessions"]
+        ]
+        _say(f"Submitting {REGISTRANTS} registration forms over HTTP ...")
+        tally = submit_all(api_url, session_ids, rng)
+        _say("Waiting for the registration processor to confirm and email everyone ...")
+        files = wait_for_outbox(data_dir / "outbox", len(tally.expected_bookings))
+        programme = _kbs("sessions", "list", "--local", str(data_dir))
+    kinds = email_kinds(files)
+    _say("")
+    _say(programme.rstrip())
+    _say("")
+    _say("Summary")
+    _say(f"  registrations accepted     {tally.accepted}")
+    _say(f"  bookings (person x session)  {len(tally.expected_bookings)}")
+    _say(f"  repeated submissions       {tally.duplicates_sent} (no second email)")
+    _say(f"  emails sent                {len(files)}")
+    for kind, count in sorted(kinds.items()):
+        _say(f"    {kind:<24} {count}")
+    _say(f"  rejected                   {sum(tally.rejected.values())}")
+    for reason, count in sorted(tally.rejected.items()):
+        _say(f"    {count} x {reason}")
+    _say(f"  outbox                     {data_dir / 'outbox'}")
+    _say(f"Done in {time.monotonic() - started:.1f} s")
+    return 0 if len(files) == len(tally.expected_bookings) else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", default=".kbs/demo", type=Path)
+    parser.add_argument("--port", default=8000, type=int)
+    args = parser.parse_args()
+    return run(args.data_dir, args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
