@@ -44,7 +44,7 @@ PEOPLE = [
     (["Aino", "Mikko"], ["Virtanen", "Korhonen"], "FI", "fi", None, "Kaupunki"),
     (["Emily", "Oliver"], ["Smith", "Jones"], "GB", "en", "Europe/London", "Borough Council"),
 ]
-BAD_POSTS = [
+BAD_POSTS: list[tuple[str, dict[str, str | list[str]]]] = [
     ("invalid email", {"email": "not-an-email"}),
     ("consent missing", {"consent": ""}),
     ("unknown session", {"sessions": ["kbs-99-unknown"]}),
@@ -175,7 +175,8 @@ def submit_all(api_url: str, session_ids: list[str], rng: random.Random) -> Tall
         tally.duplicates_sent += status == 202
     for reason, form in bad:
         status, answer = _post(api_url, form)
-        fields = ", ".join(sorted(answer.get("errors", {}))) if isinstance(answer, dict) else ""
+        errors = answer.get("errors")
+        fields = ", ".join(sorted(errors)) if isinstance(errors, dict) else ""
         tally.rejected[f"{reason} (HTTP {status}: {fields})"] += 1
     return tally
 

@@ -1,0 +1,188 @@
+"""One Lambda function of the wiring: code, runtime, layer, logs, role, environment, grants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Aws, Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct, IConstruct
+
+from infra import wiring
+from infra.constructs.alarms import DeadLetterAlarms
+from infra.constructs.email import Email
+from infra.constructs.materials import Materials
+from infra.constructs.nag import acknowledge
+from infra.constructs.queues import dead_letter_queue
+from infra.wiring import MATERIALS_PREFIX
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Ship only the Lambda packages; everything else in the repository stays out of the zip.
+CODE_EXCLUDE = ["*", ".*", "!functions", "!functions/**", "!shared", "!shared/**", "**/__pycache__"]
+
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE = lambda_.Architecture.ARM_64
+# Public Powertools for AWS Lambda (Python) v3 layer (includes pydantic); override the version
+# with `cdk synth -c kbs:powertoolsLayerVersion=N`.
+POWERTOOLS_ACCOUNT = "017000801446"
+POWERTOOLS_LAYER = (
+    f"AWSLambdaPowertoolsPythonV3-{RUNTIME.name.replace('.', '')}-{ARCHITECTURE.name}"
+)
+POWERTOOLS_LAYER_VERSION = "27"
+LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+SERVICE = "kbs"
+METRICS_NAMESPACE = "KnowledgeBuildingSeries"
+
+
+def powertools_layer_arn(scope: Construct) -> str:
+    version = scope.node.try_get_context("kbs:powertoolsLayerVersion") or POWERTOOLS_LAYER_VERSION
+    return (
+        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_ACCOUNT}:layer:"
+        f"{POWERTOOLS_LAYER}:{version}"
+    )
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """What a function may be granted (per its ``Access``) and finds in its environment."""
+
+    table: dynamodb.ITable
+    bus: events.IEventBus
+    materials: Materials
+    email: Email
+    link_secret: secretsmanager.ISecret
+    public_base_url: str
+
+    def environment(self) -> dict[str, str]:
+        """The variables ``shared.settings`` and Powertools read."""
+        return {
+            "KBS_TABLE_NAME": self.table.table_name,
+            "KBS_EVENT_BUS_NAME": self.bus.event_bus_name,
+            "KBS_BUCKET_NAME": self.materials.bucket.bucket_name,
+            "KBS_SENDER_EMAIL": self.email.sender,
+            "KBS_CONFIGURATION_SET": self.email.configuration_set.configuration_set_name,
+            "KBS_PUBLIC_BASE_URL": self.public_base_url,
+            "KBS_LINK_SECRET_NAME": self.link_secret.secret_name,
+            "POWERTOOLS_SERVICE_NAME": SERVICE,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+
+
+class ServiceFunction(Construct):
+    """The Lambda for ``spec``, with its own role granted exactly what ``spec.access`` says."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: wiring.Function,
+        deps: Dependencies,
+        layer: lambda_.ILayerVersion,
+        alarms: DeadLetterAlarms,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.spec = spec
+        # Scheduled rules invoke asynchronously: failures after the retries land here.
+        self.dead_letters = (
+            dead_letter_queue(self, "AsyncDeadLetters") if spec.of_kind(wiring.Schedule) else None
+        )
+        if self.dead_letters:
+            alarms.watch(self.dead_letters, f"{spec.name} async")
+        self.log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION)
+        # Our own role instead of AWSLambdaBasicExecutionRole: logs to this log group only.
+        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=spec.description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=spec.handler,
+            code=lambda_.Code.from_asset(str(REPO_ROOT), exclude=CODE_EXCLUDE),
+            layers=[layer],
+            role=self.role,
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            timeout=Duration.seconds(spec.timeout_seconds),
+            memory_size=spec.memory_mb,
+            reserved_concurrent_executions=spec.reserved_concurrency,
+            dead_letter_queue=self.dead_letters,
+            environment=deps.environment(),
+        )
+        self._grant(spec.access, deps)
+        self._acknowledge()
+
+    def _grant(self, access: wiring.Access, deps: Dependencies) -> None:
+        fn = self.function
+        if access.table != "none":
+            if access.table == "write":
+                deps.table.grant_read_write_data(fn)
+            else:
+                deps.table.grant_read_data(fn)
+            self._acknowledge_wildcard(
+                deps.table,
+                "/index/*",
+                "Queries go through the table's GSIs; the wildcard covers this table's indexes.",
+            )
+        if access.publish_events:
+            deps.bus.grant_put_events_to(fn)
+        if access.send_email:
+            deps.email.grant_send(fn)
+        if access.bucket != "none":
+            deps.materials.grant(fn, write=access.bucket == "write")
+            self._acknowledge_wildcard(
+                deps.materials.bucket,
+                f"/{MATERIALS_PREFIX}*",
+                "Object access is limited to the materials prefix; keys are per session and file.",
+            )
+        if access.link_secret:
+            deps.link_secret.grant_read(fn)
+
+    def _acknowledge_wildcard(self, resource: IConstruct, suffix: str, reason: str) -> None:
+        """Acknowledge, on this role, the IAM5 finding for ``<resource ARN><suffix>`` only."""
+        logical_id = Stack.of(self).get_logical_id(resource.node.default_child)  # type: ignore[arg-type]
+        acknowledge(self.role, f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>{suffix}]", reason)
+
+    def _acknowledge(self) -> None:
+        """The findings that stay, each on the narrowest construct, each with its reason."""
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
+            "resource-level permissions.",
+        )
+        acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            "Python 3.13 is pinned to match the Powertools v3 python313 layer; move to the next "
+            "runtime together with the layer.",
+        )
+        acknowledge(
+            self.function,
+            "Serverless-LambdaLatestVersion",
+            "Python 3.13 is pinned to match the Powertools v3 python313 layer; move to the next "
+            "runtime together with the layer.",
+        )
+        if not self.dead_letters:
+            acknowledge(
+                self.function,
+                "Serverless-LambdaDLQ",
+                "Never invoked asynchronously: HTTP routes invoke it synchronously and queue "
+                "triggers dead-letter through the queue's redrive policy.",
+            )
+        if self.spec.of_kind(wiring.EventRule):
+            acknowledge(
+                self.function,  # its event source mappings are its children
+                "Serverless-LambdaEventSourceMappingDestination",
+                "SQS event source mappings support no on-failure destination: failed records "
+                "return to the queue and its redrive policy moves them to the dead-letter queue.",
+            )

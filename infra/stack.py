@@ -1,0 +1,108 @@
+"""The Kbs stack, generated from the wiring declaration (:mod:`infra.wiring`).
+
+The stack composes constructs; every function, route, rule and schedule comes from
+``wiring.FUNCTIONS``, never from a list written here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra import wiring
+from infra.constructs import (
+    Data,
+    DeadLetterAlarms,
+    Dependencies,
+    Email,
+    EventBusWithArchive,
+    EventRuleTrigger,
+    LinkSecret,
+    Materials,
+    PublicHttpApi,
+    ScheduleTrigger,
+    ServiceFunction,
+)
+from infra.constructs.names import construct_id
+from infra.constructs.service_function import powertools_layer_arn
+
+# Every source our own code publishes; the archive keeps all of them.
+OUR_SOURCES = (wiring.SOURCE_REGISTRATIONS, wiring.SOURCE_SESSIONS)
+
+
+class KbsStack(Stack):
+    """Data, events, email, materials and secret; then one Lambda per declared function,
+    wired to its HTTP routes, event rules and schedules."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id_: str,
+        *,
+        functions: Sequence[wiring.Function] = wiring.FUNCTIONS,
+        **stack_props: Any,
+    ) -> None:
+        super().__init__(scope, construct_id_, **stack_props)
+        data = Data(self, "Data", spec=wiring.TABLE)
+        app_bus = EventBusWithArchive(self, "Events", sources=OUR_SOURCES)
+        materials = Materials(self, "Materials")
+        email = Email(self, "Email", sender=self._context("kbs:senderEmail"))
+        link_secret = LinkSecret(self, "LinkSecret")
+        alarms = DeadLetterAlarms(self, "DeadLetterAlarms")
+        default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
+        buses: dict[str, events.IEventBus] = {"app": app_bus.bus, "default": default_bus}
+
+        deps = Dependencies(
+            table=data.table,
+            bus=app_bus.bus,
+            materials=materials,
+            email=email,
+            link_secret=link_secret.secret,
+            public_base_url=self._context("kbs:publicBaseUrl"),
+        )
+        layer = lambda_.LayerVersion.from_layer_version_arn(
+            self, "PowertoolsLayer", powertools_layer_arn(self)
+        )
+        self.functions = {
+            spec.name: ServiceFunction(
+                self, construct_id(spec.name), spec=spec, deps=deps, layer=layer, alarms=alarms
+            )
+            for spec in functions
+        }
+        api = PublicHttpApi(self, "HttpApi", functions=self.functions.values())
+        for fn in self.functions.values():
+            for rule in fn.spec.of_kind(wiring.EventRule):
+                EventRuleTrigger(
+                    self,
+                    construct_id("rule", rule.name),
+                    spec=rule,
+                    bus=buses[rule.bus],
+                    target=fn,
+                    alarms=alarms,
+                )
+            for schedule in fn.spec.of_kind(wiring.Schedule):
+                ScheduleTrigger(
+                    self, construct_id("schedule", schedule.name), spec=schedule, target=fn
+                )
+
+        for name, value in {
+            "TableName": data.table.table_name,
+            "EventBusName": app_bus.bus.event_bus_name,
+            "ApiUrl": api.url,
+            "MaterialsBucketName": materials.bucket.bucket_name,
+            "ConfigurationSetName": email.configuration_set.configuration_set_name,
+            "LinkSecretName": link_secret.secret.secret_name,
+            "DeadLetterTopicArn": alarms.topic.topic_arn,
+        }.items():
+            CfnOutput(self, name, value=value)
+
+    def _context(self, key: str) -> str:
+        value = self.node.try_get_context(key)
+        if not value:
+            raise ValueError(f"missing CDK context {key!r} (see cdk.json)")
+        return str(value)

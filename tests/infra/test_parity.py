@@ -1,0 +1,154 @@
+"""The template is the wiring declaration: every function, route, rule and schedule, and only
+those. Expected values are computed from ``infra.wiring``, never written here."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from infra import wiring
+from tests.infra.cfn import Synth, as_list, ref
+
+pytestmark = pytest.mark.xdist_group("synth")
+
+
+def canonical(pattern: dict[str, Any]) -> str:
+    return json.dumps(pattern, sort_keys=True)
+
+
+def bus_kind(synth: Synth, rule: dict[str, Any]) -> str:
+    """``app`` for our custom bus, ``default`` for the account's default bus."""
+    bus = rule["Properties"].get("EventBusName", "default")
+    if bus == "default":
+        return "default"
+    bus_id = ref(bus)
+    assert bus_id and synth.resources[bus_id]["Type"] == "AWS::Events::EventBus"
+    return "app"
+
+
+def consumer_of(synth: Synth, queue_id: str) -> str:
+    """The handler of the one function draining ``queue_id`` through an event source mapping."""
+    handlers = [
+        synth.handler_of(m["Properties"]["FunctionName"]["Ref"])
+        for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+        if ref(m["Properties"]["EventSourceArn"]) == queue_id
+    ]
+    assert len(handlers) == 1, f"{queue_id} is drained by {handlers}"
+    return handlers[0]
+
+
+def test_one_lambda_per_declared_function(synth: Synth) -> None:
+    functions = synth.of_type("AWS::Lambda::Function")
+    deployed = {r["Properties"]["Handler"]: r["Properties"] for r in functions.values()}
+    assert len(functions) == len(synth.functions)
+    assert set(deployed) == {fn.handler for fn in synth.functions}
+    for fn in synth.functions:
+        props = deployed[fn.handler]
+        assert props["Timeout"] == fn.timeout_seconds
+        assert props["MemorySize"] == fn.memory_mb
+        assert props.get("ReservedConcurrentExecutions") == fn.reserved_concurrency
+        assert props["Description"] == fn.description
+
+
+def test_http_routes_match_the_declaration(synth: Synth) -> None:
+    expected = {
+        route.route_key: fn.handler
+        for fn in synth.functions
+        for route in fn.of_kind(wiring.HttpRoute)
+    }
+    routes = synth.of_type("AWS::ApiGatewayV2::Route").values()
+    deployed: dict[str, str] = {}
+    for route in routes:
+        integration_id = route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]
+        integration = synth.resources[integration_id]["Properties"]
+        assert integration["IntegrationType"] == "AWS_PROXY"
+        assert integration["PayloadFormatVersion"] == "2.0"
+        deployed[route["Properties"]["RouteKey"]] = synth.handler_of(
+            integration["IntegrationUri"]["Fn::GetAtt"][0]
+        )
+    assert len(routes) == len(expected)
+    assert deployed == expected
+
+
+def test_event_rules_match_the_declaration(synth: Synth) -> None:
+    expected = Counter(
+        (canonical(rule.pattern), rule.bus, fn.handler)
+        for fn in synth.functions
+        for rule in fn.of_kind(wiring.EventRule)
+    )
+    deployed: Counter[tuple[str, str, str]] = Counter()
+    for rule in synth.of_type("AWS::Events::Rule").values():
+        props = rule["Properties"]
+        if "EventPattern" not in props:
+            continue
+        (target,) = props["Targets"]
+        queue_id = ref(target["Arn"])
+        assert queue_id and synth.resources[queue_id]["Type"] == "AWS::SQS::Queue"
+        assert "DeadLetterConfig" in target, "the rule target itself needs a DLQ"
+        pattern = canonical(props["EventPattern"])
+        deployed[(pattern, bus_kind(synth, rule), consumer_of(synth, queue_id))] += 1
+    assert deployed == expected
+
+
+def test_event_rule_queues_are_drained_in_batches_with_partial_failures(synth: Synth) -> None:
+    for mapping in synth.of_type("AWS::Lambda::EventSourceMapping").values():
+        props = mapping["Properties"]
+        assert props["BatchSize"] == 10
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_schedules_match_the_declaration(synth: Synth) -> None:
+    expected = Counter(
+        (schedule.expression, fn.handler)
+        for fn in synth.functions
+        for schedule in fn.of_kind(wiring.Schedule)
+    )
+    deployed: Counter[tuple[str, str]] = Counter()
+    for rule in synth.of_type("AWS::Events::Rule").values():
+        props = rule["Properties"]
+        if "ScheduleExpression" not in props:
+            continue
+        (target,) = props["Targets"]
+        function_id = ref(target["Arn"])
+        assert function_id, "a schedule invokes its function directly"
+        assert "DeadLetterConfig" in target
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+        function = synth.resources[function_id]["Properties"]
+        assert "DeadLetterConfig" in function, "async invocations need an on-failure queue"
+        deployed[(props["ScheduleExpression"], synth.handler_of(function_id))] += 1
+    assert deployed == expected
+
+
+def test_extended_declaration_exercises_every_trigger_kind(extended: Synth) -> None:
+    """Guards the parity tests above against passing vacuously."""
+    kinds = {type(t) for fn in extended.functions for t in fn.triggers}
+    buses = {r.bus for fn in extended.functions for r in fn.of_kind(wiring.EventRule)}
+    assert kinds == {wiring.HttpRoute, wiring.EventRule, wiring.Schedule}
+    assert buses == {"app", "default"}
+
+
+def test_grants_follow_each_functions_access(synth: Synth) -> None:
+    """Each role may do what its ``Access`` declares, and nothing it does not."""
+    roles = {
+        r["Properties"]["Handler"]: r["Properties"]["Role"]["Fn::GetAtt"][0]
+        for r in synth.of_type("AWS::Lambda::Function").values()
+    }
+    actions_by_role: dict[str, set[str]] = {}
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        (role,) = policy["Properties"]["Roles"]
+        actions = actions_by_role.setdefault(role["Ref"], set())
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions.update(as_list(statement["Action"]))
+    for fn in synth.functions:
+        actions = actions_by_role[roles[fn.handler]]
+        access = fn.access
+        assert ("dynamodb:Query" in actions) == (access.table != "none"), fn.name
+        assert ("dynamodb:PutItem" in actions) == (access.table == "write"), fn.name
+        assert ("events:PutEvents" in actions) == access.publish_events, fn.name
+        assert ("ses:SendEmail" in actions) == access.send_email, fn.name
+        assert ("s3:GetObject" in actions) == (access.bucket != "none"), fn.name
+        assert ("s3:PutObject" in actions) == (access.bucket == "write"), fn.name
+        assert ("secretsmanager:GetSecretValue" in actions) == access.link_secret, fn.name

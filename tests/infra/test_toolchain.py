@@ -1,0 +1,44 @@
+"""The synthesized template passes cfn-lint, and the CDK CLI synthesizes the app as deployed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.app import STACK_NAME
+from tests.infra.cfn import ROOT, Synth
+
+pytestmark = pytest.mark.xdist_group("synth")
+
+CFN_LINT_ERROR = 2  # exit-code bit; 4 (warnings) and 8 (informational) are accepted
+CDK_CLI = ROOT / "node_modules" / ".bin" / "cdk"
+
+
+def test_cfn_lint_finds_no_error(synth: Synth) -> None:
+    cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
+    assert cfn_lint, "cfn-lint is a dev dependency"
+    result = subprocess.run(
+        [cfn_lint, str(synth.template_path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode & CFN_LINT_ERROR == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(not CDK_CLI.exists(), reason="CDK CLI not installed: run `npm ci`")
+def test_cdk_cli_synthesizes_the_app(tmp_path: Path) -> None:
+    env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
+    result = subprocess.run(
+        [str(CDK_CLI), "synth", "--quiet", "--output", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / f"{STACK_NAME}.template.json").is_file()
