@@ -9,18 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-# Event sources and detail types published by our own code.
-SOURCE_REGISTRATIONS = "kbs.registrations"
-SOURCE_SESSIONS = "kbs.sessions"
-
-REGISTRATION_SUBMITTED = "Registration Submitted"
-REGISTRATION_CONFIRMED = "Registration Confirmed"
-REGISTRATION_WAITLISTED = "Registration Waitlisted"
-SESSION_SCHEDULED = "Session Scheduled"
-SESSION_UPDATED = "Session Updated"
-SESSION_CANCELLED = "Session Cancelled"
-SESSION_STARTED = "Session Started"
-SESSION_ENDED = "Session Ended"
+from shared.event_types import (  # noqa: F401 - re-exported: the declaration names them
+    REGISTRATION_CONFIRMED,
+    REGISTRATION_SUBMITTED,
+    REGISTRATION_WAITLISTED,
+    SESSION_CANCELLED,
+    SESSION_ENDED,
+    SESSION_SCHEDULED,
+    SESSION_STARTED,
+    SESSION_UPDATED,
+    SOURCE_REGISTRATIONS,
+    SOURCE_SESSIONS,
+)
 
 # Prefix under which organisers upload materials: sessions/{session_id}/{slides|guidance}/{name}.
 MATERIALS_PREFIX = "sessions/"

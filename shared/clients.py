@@ -1,34 +1,55 @@
 """boto3 clients and resources, built on first use and cached (never at import time).
 
-boto3 itself is imported lazily too: it is a large share of a cold start.
+One boto3 session serves them all (each new session reloads botocore's data files), and a
+lock guards creation, which boto3 sessions do not make thread-safe. boto3 itself is imported
+lazily too: it is a large share of a cold start.
 """
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from boto3.session import Session
     from mypy_boto3_dynamodb.service_resource import Table
 
+_lock = threading.Lock()
+
 
 @cache
+def _session() -> Session:
+    import boto3
+
+    return boto3.session.Session()
+
+
 def client(service: str) -> Any:
     """A cached boto3 client; endpoint and region come from the standard AWS variables."""
-    import boto3
+    with _lock:
+        return _client(service)
 
-    return boto3.session.Session().client(service)  # type: ignore[call-overload]
+
+def table(name: str) -> Table:
+    """A cached DynamoDB Table resource."""
+    with _lock:
+        return _table(name)
 
 
 @cache
-def table(name: str) -> Table:
-    """A cached DynamoDB Table resource."""
-    import boto3
+def _client(service: str) -> Any:
+    return _session().client(service)  # type: ignore[call-overload]
 
-    return boto3.session.Session().resource("dynamodb").Table(name)
+
+@cache
+def _table(name: str) -> Table:
+    return _session().resource("dynamodb").Table(name)
 
 
 def reset() -> None:
-    """Forget cached clients (tests switch endpoints between moto servers)."""
-    client.cache_clear()
-    table.cache_clear()
+    """Forget cached session and clients (tests and the local stack switch endpoints)."""
+    with _lock:
+        _session.cache_clear()
+        _client.cache_clear()
+        _table.cache_clear()

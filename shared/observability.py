@@ -1,9 +1,54 @@
-"""The Logger / Tracer / Metrics singletons every handler uses (Powertools)."""
+"""The Logger / Tracer / Metrics singletons every handler uses (Powertools).
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+The Tracer is built on first use: building it imports the X-Ray SDK (~100 ms), which would
+otherwise land in every handler's module import (``make bench`` measures that budget).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
 
 SERVICE = "kbs"
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace="KnowledgeBuildingSeries", service=SERVICE)
+
+
+class LazyTracer:
+    """A Powertools Tracer constructed on the first invocation, not at import."""
+
+    @functools.cached_property
+    def tracer(self) -> Tracer:
+        from aws_lambda_powertools import Tracer
+
+        return Tracer(service=SERVICE)
+
+    def capture_lambda_handler(
+        self, handler: Callable[..., Any] | None = None, **options: Any
+    ) -> Any:
+        """Same use as ``Tracer.capture_lambda_handler`` (bare or with options)."""
+        if handler is None:
+            return functools.partial(self.capture_lambda_handler, **options)
+        traced_handler: Callable[..., Any] | None = None
+
+        @functools.wraps(handler)
+        def traced(event: Any, context: Any) -> Any:
+            nonlocal traced_handler
+            if traced_handler is None:
+                traced_handler = self.tracer.capture_lambda_handler(handler, **options)
+            return traced_handler(event, context)
+
+        return traced
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tracer, name)
+
+
+tracer = LazyTracer()

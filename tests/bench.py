@@ -11,9 +11,11 @@ import statistics
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from infra.wiring import FUNCTIONS
 
+ROOT = Path(__file__).resolve().parent.parent
 RUNS = 7
 BUDGET = 1.6
 ENV = {
@@ -43,6 +45,7 @@ def _time(body: str) -> float:
             capture_output=True,
             text=True,
             env=ENV,
+            cwd=ROOT,
         ).stdout
         samples.append(float(out.strip().splitlines()[-1]))
     return statistics.median(samples)

@@ -1,0 +1,148 @@
+"""The public HTTP API: the registration page, the open programme and registrations.
+
+``POST /registrations`` answers 202 only once EventBridge has accepted the
+"Registration Submitted" event; bad input is a 4xx with one message per field, a failed
+dependency a 503 asking the client to retry. Browsers posting the plain form (``Accept``
+prefers HTML) get a readable page with the same status code.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared import intake, pages, programme
+from shared.event_types import REGISTRATION_SUBMITTED, SOURCE_REGISTRATIONS
+from shared.events import OutgoingEvent, PublishError, publish
+from shared.models import SessionAvailability
+from shared.observability import logger, metrics, tracer
+from shared.settings import get_settings
+
+PAGE = Path(__file__).parent / "static" / "index.html"
+RETRY_AFTER_SECONDS = 30
+UNAVAILABLE = (
+    "The service is temporarily unavailable and nothing was recorded. Please try again in a minute."
+)
+
+app = APIGatewayHttpResolver()
+
+
+@app.get("/")
+def registration_page() -> Response:
+    sessions = programme.open_sessions(_programme(), _now())
+    page = pages.registration_page(_template(), sessions, intake.CONSENT_TEXT_VERSION)
+    metrics.add_metric(name="RegistrationPageViews", unit=MetricUnit.Count, value=1)
+    return _html(200, page)
+
+
+@app.get("/sessions")
+def open_sessions() -> Response:
+    sessions = programme.open_sessions(_programme(), _now())
+    metrics.add_metric(name="ProgrammeRequests", unit=MetricUnit.Count, value=1)
+    return _json(200, [programme.public_session(a) for a in sessions], cache_seconds=30)
+
+
+@app.post("/registrations")
+def register() -> Response:
+    form = intake.parse_form(app.current_event.raw_event)
+    now = _now()
+    known = {a.session.session_id: a.session for a in _programme()}
+    submission = intake.build_submission(form, known.values(), now)
+    event = OutgoingEvent(
+        source=SOURCE_REGISTRATIONS,
+        detail_type=REGISTRATION_SUBMITTED,
+        data=submission.model_dump(mode="json"),
+        idempotency_key=submission.reference,
+        correlation_id=app.current_event.request_context.request_id,
+    )
+    publish([event], get_settings().event_bus_name)
+    metrics.add_metric(name="RegistrationsSubmitted", unit=MetricUnit.Count, value=1)
+    logger.info("Registration submitted", extra={"session_count": len(submission.sessions)})
+    if _wants_html():
+        chosen = [known[sid] for sid in submission.sessions]
+        return _html(202, pages.confirmation_page(submission.reference, chosen))
+    body = {
+        "reference": submission.reference,
+        "sessions": submission.sessions,
+        "status": "received",
+    }
+    return _json(202, body)
+
+
+@app.exception_handler(intake.IntakeError)
+def rejected(error: intake.IntakeError) -> Response:
+    metrics.add_metric(name="RegistrationsRejected", unit=MetricUnit.Count, value=1)
+    logger.info("Request rejected", extra={"status": error.status, "fields": sorted(error.errors)})
+    if _wants_html():
+        return _html(error.status, pages.problem_page(error.errors, fields=list(intake.LABELS)))
+    return _json(error.status, {"errors": error.errors})
+
+
+@app.exception_handler([PublishError, ClientError, BotoCoreError])
+def unavailable(error: Exception) -> Response:
+    code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
+    metrics.add_metric(name="DependencyFailures", unit=MetricUnit.Count, value=1)
+    logger.error("Dependency failed", extra={"error": type(error).__name__, "code": code})
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if _wants_html():
+        return _html(503, pages.unavailable_page(UNAVAILABLE), headers)
+    return _json(503, {"message": UNAVAILABLE, "retry_after": RETRY_AFTER_SECONDS}, headers=headers)
+
+
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False
+)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
+
+
+def _now() -> datetime:
+    """The request's time (API Gateway's ``timeEpoch``), never the wall clock."""
+    return datetime.fromtimestamp(app.current_event.request_context.time_epoch / 1000, tz=UTC)
+
+
+def _programme() -> list[SessionAvailability]:
+    from shared.repository import list_sessions  # boto3 resources: loaded on first use
+
+    return list_sessions(get_settings().table_name)
+
+
+@cache
+def _template() -> str:
+    return PAGE.read_text(encoding="utf-8")
+
+
+def _wants_html() -> bool:
+    return pages.prefers_html(app.current_event.headers.get("accept"))
+
+
+def _json(
+    status: int, body: Any, headers: dict[str, str] | None = None, cache_seconds: int = 0
+) -> Response:
+    cache_control = f"public, max-age={cache_seconds}" if cache_seconds else "no-store"
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(body, ensure_ascii=False),
+        headers={"Cache-Control": cache_control, **(headers or {})},
+    )
+
+
+def _html(status: int, page: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type="text/html; charset=utf-8",
+        body=page,
+        headers={**pages.security_headers(page), **(headers or {})},
+    )

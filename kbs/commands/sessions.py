@@ -1,0 +1,152 @@
+"""``kbs sessions import FILE`` and ``kbs sessions list``: the organisers' programme.
+
+Import is idempotent: each new or changed session is announced ("Session Scheduled") and
+then stored, so a failed publish is retried by simply running the import again, and a
+repeated import changes nothing and publishes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from shared.event_types import SESSION_SCHEDULED, SOURCE_SESSIONS
+from kbs import target as targets
+from shared import repository
+from shared.events import OutgoingEvent, PublishError, publish
+from shared.models import Session, SessionAvailability
+from shared.programme import ProgrammeError, load_programme
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("sessions", help="import or list the programme")
+    commands = parser.add_subparsers(dest="sessions_command", required=True)
+
+    importer = commands.add_parser("import", help="store and announce a programme file")
+    importer.add_argument("file", help="programme JSON (see events/programme.sample.json)")
+    importer.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        help="resolve relative dates (start_in_days) from this date instead of today",
+    )
+    targets.add_target_arguments(importer)
+    importer.set_defaults(func=import_command)
+
+    lister = commands.add_parser("list", help="print the programme with its bookings")
+    targets.add_target_arguments(lister)
+    lister.set_defaults(func=list_command)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    new: list[str]
+    changed: list[str]
+    unchanged: list[str]
+
+
+def import_command(args: argparse.Namespace) -> int:
+    now = datetime.combine(args.today, time(12), tzinfo=UTC) if args.today else datetime.now(UTC)
+    try:
+        sessions = load_programme(args.file, now)
+    except ProgrammeError as exc:
+        print(f"kbs: {exc}", file=sys.stderr)
+        return 2
+    target = targets.resolve(args)
+    try:
+        result = import_sessions(sessions, table_name=target.table, bus_name=target.event_bus)
+    except PublishError as exc:
+        print(f"kbs: {exc}; nothing more was stored, run the import again", file=sys.stderr)
+        return 1
+    for label, ids in (("new", result.new), ("changed", result.changed)):
+        for session_id in ids:
+            print(f"{label:<9} {session_id}")
+    announced = len(result.new) + len(result.changed)
+    print(
+        f"{len(sessions)} sessions: {len(result.new)} new, {len(result.changed)} changed, "
+        f"{len(result.unchanged)} unchanged; {announced} announced on {target.event_bus}"
+    )
+    return 0
+
+
+def import_sessions(sessions: list[Session], *, table_name: str, bus_name: str) -> ImportResult:
+    """Store each session, announcing each new or changed one first (see module doc).
+
+    A changed session gets the next iCalendar sequence unless the file gives a higher one,
+    so calendar clients apply the update; an unchanged one keeps its stored sequence.
+    """
+    result = ImportResult(new=[], changed=[], unchanged=[])
+    for session in sessions:
+        try:
+            stored: Session | None = repository.get_session(table_name, session.session_id).session
+        except repository.SessionNotFoundError:
+            stored = None
+        if stored is not None:
+            same = session.model_copy(update={"sequence": stored.sequence})
+            if same == stored:
+                result.unchanged.append(session.session_id)
+                continue
+            sequence = max(session.sequence, stored.sequence + 1)
+            session = session.model_copy(update={"sequence": sequence})
+        publish([scheduled_event(session)], bus_name)
+        repository.put_session(table_name, session)
+        (result.changed if stored else result.new).append(session.session_id)
+    return result
+
+
+def scheduled_event(session: Session) -> OutgoingEvent:
+    """ "Session Scheduled", keyed by id, sequence and content (a replay is a duplicate)."""
+    data = session.model_dump(mode="json")
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+    return OutgoingEvent(
+        source=SOURCE_SESSIONS,
+        detail_type=SESSION_SCHEDULED,
+        data=data,
+        idempotency_key=f"session#{session.session_id}#{session.sequence}#{digest}",
+    )
+
+
+def list_command(args: argparse.Namespace) -> int:
+    target = targets.resolve(args)
+    programme = repository.list_sessions(target.table)
+    if not programme:
+        print("No sessions: import a programme with `kbs sessions import FILE`.")
+        return 0
+    rows = [LIST_COLUMNS, *(_row(a) for a in programme)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(LIST_COLUMNS))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return 0
+
+
+LIST_COLUMNS = (
+    "ID",
+    "START (SESSION TIME ZONE)",
+    "KIND",
+    "TITLE",
+    "CAPACITY",
+    "CONFIRMED",
+    "WAITLISTED",
+    "STATUS",
+)
+
+
+def _row(availability: SessionAvailability) -> tuple[str, ...]:
+    session = availability.session
+    local = session.start.astimezone(ZoneInfo(session.timezone))
+    return (
+        session.session_id,
+        f"{local:%Y-%m-%d %H:%M %Z} ({session.timezone})",
+        session.kind.value,
+        session.title,
+        str(session.capacity),
+        str(availability.confirmed),
+        str(availability.waitlisted),
+        session.status.value,
+    )

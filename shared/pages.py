@@ -1,0 +1,174 @@
+"""Small HTML renderer for the registration page and the browser-form responses.
+
+Everything interpolated is escaped. Inline ``<script>``/``<style>`` blocks are allowed by
+hash in the Content-Security-Policy (:func:`security_headers`), so nothing else can run.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from html import escape
+from zoneinfo import ZoneInfo
+
+from shared.models import Session, SessionAvailability
+
+SESSIONS_SLOT = "<!--sessions-->"
+CONSENT_VERSION_SLOT = "<!--consent-version-->"
+_INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
+_STYLE = """
+body{font:1.05rem/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
+body{color:#1b1b1b}h1{font-size:1.6rem}.error{color:#b00020}a{color:#1d4ed8}
+"""
+
+
+def prefers_html(accept: str | None) -> bool:
+    """True if the ``Accept`` header ranks ``text/html`` above JSON (a browser form post)."""
+    if not accept:
+        return False
+    html = json = 0.0
+    for item in accept.split(","):
+        media_type, *params = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        media_type = media_type.lower()
+        if media_type in ("text/html", "application/xhtml+xml"):
+            html = max(html, quality)
+        elif media_type in ("application/json", "application/*", "*/*"):
+            json = max(json, quality)
+    return html > json
+
+
+def security_headers(html: str) -> dict[str, str]:
+    """Headers for an HTML response: a CSP allowing exactly this page's inline blocks."""
+    sources: dict[str, list[str]] = {"script": [], "style": []}
+    for kind, body in _INLINE.findall(html):
+        digest = base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode("ascii")
+        sources[kind].append(f"'sha256-{digest}'")
+    script_src = " ".join(sources["script"]) or "'none'"
+    style_src = " ".join(sources["style"]) or "'none'"
+    policy = "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src {script_src}",
+            f"style-src {style_src}",
+            "connect-src 'self'",
+            "img-src 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        ]
+    )
+    return {
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+    }
+
+
+def local_start(session: Session) -> str:
+    """The start in the session's own time zone, e.g. ``Tuesday 1 December 2026, 10:00 CET``."""
+    start = session.start.astimezone(ZoneInfo(session.timezone))
+    return f"{start:%A} {start.day} {start:%B %Y, %H:%M %Z}"
+
+
+def places_text(places_left: int) -> str:
+    if places_left <= 0:
+        return "Fully booked: you will join the waiting list"
+    return f"{places_left} place{'s' if places_left != 1 else ''} left"
+
+
+def registration_page(
+    template: str, sessions: Sequence[SessionAvailability], consent_version: str
+) -> str:
+    """The static page with the open sessions' checkboxes and the consent version filled in."""
+    return template.replace(SESSIONS_SLOT, _session_choices(sessions)).replace(
+        CONSENT_VERSION_SLOT, escape(consent_version)
+    )
+
+
+def _session_choices(sessions: Sequence[SessionAvailability]) -> str:
+    if not sessions:
+        return '<p class="hint">No session is open for registration at the moment.</p>'
+    items = [
+        '<div class="choice"><input type="checkbox" name="sessions" value="all" id="session-all">'
+        ' <label for="session-all">All open sessions</label></div>'
+    ]
+    for availability in sessions:
+        session = availability.session
+        sid = escape(session.session_id)
+        details = " · ".join(
+            [
+                escape(session.kind.value.capitalize()),
+                escape(session.category),
+                escape(f"{local_start(session)} ({session.timezone})"),
+                f"{session.duration_minutes} minutes",
+                f'<span data-places="{sid}">{places_text(availability.places_left)}</span>',
+            ]
+        )
+        items.append(
+            f'<div class="choice"><input type="checkbox" name="sessions" value="{sid}"'
+            f' id="session-{sid}" aria-describedby="session-{sid}-details">'
+            f' <label for="session-{sid}">{escape(session.title)}</label>'
+            f'<p class="hint" id="session-{sid}-details">{details}</p></div>'
+        )
+    return "\n".join(items)
+
+
+def _document(title: str, body: str) -> str:
+    return (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title)} \N{EN DASH} Knowledge Building Series</title>\n"
+        f"<style>{_STYLE}</style>\n</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
+    )
+
+
+def confirmation_page(reference: str, sessions: Sequence[Session]) -> str:
+    """Shown after a browser form post was accepted (202)."""
+    items = "".join(
+        f"<li>{escape(s.title)}: {escape(local_start(s))} ({escape(s.timezone)})</li>"
+        for s in sessions
+    )
+    return _document(
+        "Registration received",
+        "<h1>Registration received</h1>\n"
+        f"<p>Your reference is <strong>{escape(reference)}</strong>.</p>\n"
+        f"<p>You asked to join:</p>\n<ul>{items}</ul>\n"
+        "<p>We will email you a confirmation with the joining link and a calendar invitation. "
+        "If a session is fully booked you will be put on its waiting list and told by email.</p>",
+    )
+
+
+def problem_page(errors: Mapping[str, str], *, fields: Sequence[str]) -> str:
+    """The errors of a browser form post, each linking back to its field on the form."""
+    items = "".join(
+        f'<li><a href="./#{escape(field)}">{escape(message)}</a></li>'
+        if field in fields
+        else f"<li>{escape(message)}</li>"
+        for field, message in errors.items()
+    )
+    return _document(
+        "There is a problem",
+        '<h1>There is a problem</h1>\n<ul class="error">' + items + "</ul>\n"
+        "<p>Use your browser's Back button to correct your answers (they are kept), "
+        'or <a href="./">start again</a>.</p>',
+    )
+
+
+def unavailable_page(message: str) -> str:
+    """Shown when the service could not record the request (503)."""
+    return _document(
+        "Please try again",
+        f"<h1>Please try again</h1>\n<p>{escape(message)}</p>\n"
+        '<p><a href="./">Back to the form</a></p>',
+    )
