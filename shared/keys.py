@@ -11,12 +11,30 @@ Access patterns (all Query or GetItem, never Scan):
 | a registrant's registrations (email) | Query GSI1  GSI1PK=REGISTRANT#{email}                   |
 | registrations by reference           | Query GSI2  GSI2PK=REF#{reference}                      |
 | the waitlist of a session, in order  | Query GSI2  GSI2PK=WAITLIST#{id}  (GSI2SK = joined at)  |
+| one registrant's waitlist entry      | GetItem  PK=SESSION#{id}  SK=WAIT#{email}               |
 | an email already sent (send-once)    | GetItem  PK=EMAIL#{key}  SK=EMAIL                       |
 
 Email addresses in keys are always the canonical lower-case form.
+
+Items:
+
+- Registration ``PK=SESSION#{id} SK=REG#{email}``, confirmed or waitlisted alike:
+  ``GSI1PK=REGISTRANT#{email} GSI1SK=SESSION#{id}`` and
+  ``GSI2PK=REF#{reference} GSI2SK=SESSION#{id}`` (one reference covers every session of
+  a submission). A cancelled registration keeps its item (``status=cancelled``).
+- Waitlist entry ``PK=SESSION#{id} SK=WAIT#{email}``, written in the same transaction as
+  a waitlisted registration: ``GSI2PK=WAITLIST#{id} GSI2SK={joined at}#{email}`` (joined
+  at = :func:`sortable_time`). An item has one GSI2 key, so the waitlist order lives on
+  this second item and the registration keeps its reference key; promoting or cancelling
+  a waitlisted registrant deletes the entry in the transaction that updates the
+  registration.
+- Send-once record ``PK=EMAIL#{key} SK=EMAIL``: ``state`` sending (with ``lease_until``)
+  or sent (with the SES ``message_id``); no personal data.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 META = "META"
 PROGRAMME = "PROGRAMME"
@@ -47,3 +65,28 @@ def waitlist_gsi2pk(session_id: str) -> str:
 
 def email_pk(send_key: str) -> str:
     return f"EMAIL#{send_key}"
+
+
+EMAIL_SK = "EMAIL"
+WAITLIST_SK_PREFIX = "WAIT#"
+
+
+def waitlist_sk(email_key: str) -> str:
+    return f"{WAITLIST_SK_PREFIX}{email_key}"
+
+
+def registrant_gsi1sk(session_id: str) -> str:
+    return f"SESSION#{session_id}"
+
+
+def reference_gsi2sk(session_id: str) -> str:
+    return f"SESSION#{session_id}"
+
+
+def waitlist_gsi2sk(joined_at: datetime, email_key: str) -> str:
+    return f"{sortable_time(joined_at)}#{email_key}"
+
+
+def sortable_time(moment: datetime) -> str:
+    """A fixed-width UTC timestamp that sorts as text (microseconds always present)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

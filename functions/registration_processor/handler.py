@@ -1,0 +1,81 @@
+"""Registration processor: books places for "Registration Submitted" events.
+
+The rule's target is an SQS queue: each record's body is one EventBridge event carrying our
+envelope. A record that fails (malformed, or a dependency down) is reported in
+``batchItemFailures`` and retried alone (then dead-lettered); the others complete.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field, ValidationError
+
+from shared.booking import process_submission
+from shared.events import EventMetadata
+from shared.models import RegistrationSubmission
+from shared.observability import logger, metrics, tracer
+from shared.settings import get_settings
+
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+class SubmittedDetail(BaseModel):
+    metadata: EventMetadata
+    data: RegistrationSubmission
+
+
+class RegistrationSubmittedEvent(EventBridgeModel):
+    source: Literal["kbs.registrations"]
+    detail_type: Literal["Registration Submitted"] = Field(alias="detail-type")
+    detail: SubmittedDetail
+
+
+class MalformedRecordError(ValueError):
+    """The record is not a valid "Registration Submitted" event (details logged, no input)."""
+
+
+def record_handler(record: SQSRecord) -> None:
+    try:
+        event = RegistrationSubmittedEvent.model_validate_json(record.body)
+    except ValidationError as exc:
+        errors = exc.errors(include_input=False, include_url=False, include_context=False)
+        logger.warning(
+            "Malformed record",
+            extra={
+                "message_id": record.message_id,
+                "errors": [{"loc": e["loc"], "type": e["type"]} for e in errors],
+            },
+        )
+        raise MalformedRecordError(record.message_id) from None
+    outcomes = process_submission(
+        event.detail.data,
+        now=event.time,
+        settings=get_settings(),
+        correlation_id=event.detail.metadata.correlation_id,
+    )
+    for outcome in outcomes:
+        metrics.add_metric(
+            name=f"Registrations{outcome.outcome.value.title()}", unit=MetricUnit.Count, value=1
+        )
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    failed = len(response["batchItemFailures"])
+    metrics.add_metric(name="RegistrationRecordsFailed", unit=MetricUnit.Count, value=failed)
+    return dict(response)

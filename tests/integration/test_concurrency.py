@@ -1,0 +1,188 @@
+"""Concurrent bookings against moto in server mode: never overbooked, every email sent once.
+
+Each thread is one processor invocation with its own requests in flight, as concurrent
+Lambdas would be. moto's TransactWriteItems snapshots and restores whole tables, so under
+concurrent *requests* it loses writes that real DynamoDB would keep; the server here handles
+one request at a time (each DynamoDB call atomic, as in AWS) while the callers interleave
+freely between calls, which is where the races live.
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from email import message_from_string, policy
+from functools import partial
+from typing import Any, TypeVar
+
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+from shared import booking, clients, mail
+from shared.models import RegistrationStatus, RegistrationSubmission, Session
+from shared.provisioning import create_table
+from shared.repository import get_session, put_session
+from shared.settings import Settings, get_settings
+from tests.conftest import BUS_NAME, REGION, SENDER, TABLE_NAME, load_event
+
+SAMPLE = load_event("bus/registration-submitted.json")
+SUBMISSION = RegistrationSubmission.model_validate(SAMPLE["detail"]["data"])
+NOW = SUBMISSION.submitted_at
+SESSION_ID = "kbs-07-monitoring"
+CAPACITY = 10
+REGISTRANTS = 50
+
+T = TypeVar("T")
+
+
+class SerialMotoServer:
+    """moto's server on a free loopback port, handling one request at a time."""
+
+    def __init__(self) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+        lock = threading.Lock()
+
+        def one_at_a_time(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            with lock:
+                return list(app(environ, start_response))
+
+        self._server = make_server(
+            "127.0.0.1", 0, one_at_a_time, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def __enter__(self) -> SerialMotoServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._thread.join()
+
+
+@pytest.fixture
+def server(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """A fresh moto server with the table, the bus and a verified sender; our settings."""
+    with SerialMotoServer() as moto:
+        reset = urllib.request.Request(f"{moto.url}/moto-api/reset", method="POST")
+        urllib.request.urlopen(reset).close()  # the backends live in this process
+        monkeypatch.setenv("AWS_ENDPOINT_URL", moto.url)
+        clients.reset()
+        create_table(TABLE_NAME)
+        clients.client("events").create_event_bus(Name=BUS_NAME)
+        clients.client("sesv2").create_email_identity(EmailIdentity=SENDER)
+        put_session(
+            TABLE_NAME,
+            Session(
+                session_id=SESSION_ID,
+                title="Worker-driven monitoring and grievance mechanisms",
+                kind="workshop",
+                category="Cross-category",
+                start=NOW + timedelta(days=7),
+                timezone="Europe/Dublin",
+                capacity=CAPACITY,
+                join_url="https://meet.example.org/kbs-07",
+            ),
+        )
+        get_settings.cache_clear()
+        yield get_settings()
+        urllib.request.urlopen(reset).close()
+    clients.reset()
+
+
+def submission(n: int) -> RegistrationSubmission:
+    return SUBMISSION.model_copy(
+        update={
+            "email": f"Buyer.{n:02d}@Example.org",
+            "reference": f"KBS-CONC-{n:04d}",
+            "sessions": [SESSION_ID],
+        }
+    )
+
+
+def all_at_once(calls: Sequence[Callable[[], T]]) -> list[T | BaseException]:
+    """Run every call in its own thread, released together; results or exceptions."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], T]) -> T | BaseException:
+        barrier.wait()
+        try:
+            return call()
+        except Exception as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def sent() -> list[Any]:
+    from moto.ses.models import ses_backends
+
+    return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
+
+
+def test_fifty_registrants_for_ten_places(server: Settings) -> None:
+    results = all_at_once(
+        [
+            partial(booking.process_submission, submission(n), now=NOW, settings=server)
+            for n in range(REGISTRANTS)
+        ]
+    )
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert errors == []
+    outcomes = Counter(o.outcome for r in results if isinstance(r, list) for o in r)
+    assert outcomes == {booking.Outcome.CONFIRMED: CAPACITY, booking.Outcome.WAITLISTED: 40}
+
+    # Counters and items agree.
+    availability = get_session(TABLE_NAME, SESSION_ID)
+    assert (availability.confirmed, availability.waitlisted) == (CAPACITY, 40)
+    registrations = booking.session_registrations(TABLE_NAME, SESSION_ID)
+    statuses = Counter(r.status for r in registrations)
+    assert statuses == {RegistrationStatus.CONFIRMED: 10, RegistrationStatus.WAITLISTED: 40}
+    waiting = booking.waitlist(TABLE_NAME, SESSION_ID)
+    assert {w.email for w in waiting} == {
+        r.email for r in registrations if r.status is RegistrationStatus.WAITLISTED
+    }
+
+    # One email each: ten invitations with the join link, forty waitlist notices.
+    messages = [message_from_string(m.raw_data, policy=policy.default) for m in sent()]
+    recipients = Counter(m["To"].addresses[0].addr_spec for m in messages)
+    assert len(messages) == REGISTRANTS and set(recipients.values()) == {1}
+    invitations = [
+        m for m in messages if any(p.get_content_type() == "text/calendar" for p in m.walk())
+    ]
+    assert len(invitations) == CAPACITY
+    confirmed = {r.email for r in registrations if r.status is RegistrationStatus.CONFIRMED}
+    assert {m["To"].addresses[0].addr_spec for m in invitations} == confirmed
+
+
+def test_the_same_submission_delivered_concurrently_is_booked_and_sent_once(
+    server: Settings,
+) -> None:
+    """Duplicate deliveries race: one books, the others see it; one email in the end."""
+    one = submission(1)
+    results = all_at_once([partial(booking.process_submission, one, now=NOW, settings=server)] * 8)
+    # A delivery that finds another one mid-send fails and is redelivered later by SQS.
+    for result in results:
+        if isinstance(result, BaseException):
+            assert isinstance(result, mail.SendInProgressError)
+    for _ in results:
+        booking.process_submission(one, now=NOW, settings=server)
+
+    assert len(booking.session_registrations(TABLE_NAME, SESSION_ID)) == 1
+    assert get_session(TABLE_NAME, SESSION_ID).confirmed == 1
+    assert len(sent()) == 1
