@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from shared.event_types import SESSION_SCHEDULED, SOURCE_SESSIONS
 from kbs import target as targets
 from shared import repository
+from shared.event_types import SESSION_SCHEDULED, SOURCE_SESSIONS
 from shared.events import OutgoingEvent, PublishError, publish
 from shared.models import Session, SessionAvailability
 from shared.programme import ProgrammeError, load_programme

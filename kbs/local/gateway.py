@@ -1,0 +1,306 @@
+"""The HTTP API on loopback: requests become API Gateway HTTP API (payload 2.0) events.
+
+Routes come from the :class:`~infra.wiring.HttpRoute` triggers. A request that matches none
+gets API Gateway's 404; a handler error or a malformed result gets its 500. The body is
+base64-encoded (``isBase64Encoded``) unless the content type is text, JSON, XML or
+JavaScript, as the real service does, so a browser's form post arrives base64-encoded.
+
+``POST /_local/tick`` (loopback only) fires the scheduled rules due at ``{"at": ISO}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import re
+import threading
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from infra.wiring import Function, HttpRoute
+from kbs.local.clock import Clock, Scheduler, event_time, parse_time
+from kbs.local.runtime import ACCOUNT_ID, Invoker, log_event
+
+LOOPBACK = "127.0.0.1"
+TICK_PATH = "/_local/tick"
+MAX_BODY_BYTES = 10 * 1024 * 1024  # HTTP API payload quota
+API_ID = "local"
+_TEXT = re.compile(r"^(text/.+|application/([\w.-]+\+)?(json|xml|javascript))$")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_VARIABLE = re.compile(r"\{([A-Za-z0-9_.-]+)(\+?)\}")
+
+JSON = "application/json"
+
+Response = tuple[int, dict[str, str], list[str], bytes]
+
+
+def error(status: int, message: str) -> Response:
+    """An error response in API Gateway's shape: ``{"message": ...}``."""
+    return status, {"content-type": JSON}, [], json.dumps({"message": message}).encode()
+
+
+@dataclass(frozen=True)
+class Route:
+    """A declared route, its function, and the regular expression its path compiles to."""
+
+    route: HttpRoute
+    function: Function
+    pattern: re.Pattern[str]
+    variables: int
+    greedy: bool
+
+    @classmethod
+    def of(cls, route: HttpRoute, function: Function) -> Route:
+        pattern, variables, greedy, last = "", 0, False, 0
+        for match in _VARIABLE.finditer(route.path):
+            pattern += re.escape(route.path[last : match.start()])
+            greedy = greedy or bool(match[2])
+            pattern += f"(?P<{match[1]}>{'.+' if match[2] else '[^/]+'})"
+            variables, last = variables + 1, match.end()
+        pattern += re.escape(route.path[last:])
+        return cls(route, function, re.compile(f"^{pattern}$"), variables, greedy)
+
+    def matches(self, method: str, path: str) -> dict[str, str] | None:
+        if self.route.method not in (method, "ANY"):
+            return None
+        match = self.pattern.match(path)
+        return {k: unquote(v) for k, v in match.groupdict().items()} if match else None
+
+
+def routes_of(functions: tuple[Function, ...]) -> list[Route]:
+    """Every declared route, most specific first (as API Gateway picks among matches)."""
+    routes = [Route.of(r, fn) for fn in functions for r in fn.of_kind(HttpRoute)]
+    if any(route.route.path.startswith("/_local/") for route in routes):
+        raise ValueError("paths under /_local/ are reserved for the local stack")
+    return sorted(routes, key=lambda r: (r.greedy, r.variables, r.route.method == "ANY"))
+
+
+def http_event(
+    route: Route,
+    method: str,
+    target: str,
+    headers: list[tuple[str, str]],
+    body: bytes | None,
+    source_ip: str,
+    path_parameters: dict[str, str],
+    now: datetime,
+) -> dict[str, Any]:
+    """The payload 2.0 event API Gateway gives the route's function."""
+    raw_path, _, raw_query = target.partition("?")
+    joined: dict[str, list[str]] = defaultdict(list)
+    for name, value in headers:
+        joined[name.lower()].append(value)
+    cookies = [c.strip() for value in joined.pop("cookie", []) for c in value.split(";")]
+    host = joined.get("host", [LOOPBACK])[0]
+    joined["x-forwarded-for"] = [source_ip]
+    joined["x-forwarded-port"] = [host.rpartition(":")[2] if ":" in host else "80"]
+    joined["x-forwarded-proto"] = ["http"]
+    query: dict[str, list[str]] = defaultdict(list)
+    for name, value in parse_qsl(raw_query, keep_blank_values=True):
+        query[name].append(value)
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.route.route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": {name: ",".join(values) for name, values in joined.items()},
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": API_ID,
+            "domainName": host,
+            "domainPrefix": host.split(".")[0],
+            "http": {
+                "method": method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": ",".join(joined.get("user-agent", [])),
+            },
+            "requestId": base64.b64encode(uuid.uuid4().bytes[:10]).decode(),
+            "routeKey": route.route.route_key,
+            "stage": "$default",
+            "time": f"{now:%d}/{_MONTHS[now.month - 1]}/{now:%Y:%H:%M:%S} +0000",
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if cookies := [cookie for cookie in cookies if cookie]:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = {name: ",".join(v) for name, v in query.items()}
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if body is not None:
+        content_type = event["headers"].get("content-type", "")
+        event["body"], event["isBase64Encoded"] = _passed_body(body, content_type)
+    return event
+
+
+def _passed_body(body: bytes, content_type: str) -> tuple[str, bool]:
+    """The body as API Gateway passes it: text types as text, anything else base64-encoded."""
+    if _TEXT.match(content_type.split(";")[0].strip().lower()):
+        with contextlib.suppress(UnicodeDecodeError):
+            return body.decode(), False
+    return base64.b64encode(body).decode(), True
+
+
+def http_response(result: Any) -> Response:
+    """The HTTP response API Gateway makes of a handler's result (ValueError if malformed)."""
+    try:
+        if not (isinstance(result, dict) and "statusCode" in result):
+            return 200, {"content-type": JSON}, [], json.dumps(result).encode()
+        status = int(result["statusCode"])
+        headers = {str(k).lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+        cookies = [str(cookie) for cookie in result.get("cookies") or []]
+        body = result.get("body") or ""
+        data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+    except (TypeError, AttributeError) as exc:  # ValueError (and binascii.Error) pass as is
+        raise ValueError(f"malformed handler response: {exc}") from exc
+    if not 100 <= status <= 599:
+        raise ValueError(f"malformed handler response: status {status}")
+    return status, headers, cookies, data
+
+
+class Gateway:
+    """A threading HTTP server on 127.0.0.1 in front of the declared routes."""
+
+    def __init__(self, functions: tuple[Function, ...], clock: Clock, port: int) -> None:
+        self.routes = routes_of(functions)
+        self.clock = clock
+        self.invoker: Invoker | None = None
+        self.scheduler: Scheduler | None = None
+        self._server = _Server((LOOPBACK, port), _RequestHandler)
+        self._server.gateway = self
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.1,), name="kbs-gateway", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self, invoker: Invoker, scheduler: Scheduler) -> None:
+        self.invoker, self.scheduler = invoker, scheduler
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._server.shutdown()
+        self._server.server_close()
+
+    def invoke(self, route: Route, event: dict[str, Any]) -> Response:
+        """Run the route's function; its response, or API Gateway's 500 if it failed."""
+        assert self.invoker is not None
+        invocation = self.invoker.invoke(route.function, event)
+        try:
+            response = http_response(invocation.result) if invocation.ok else None
+        except ValueError:
+            response = None
+        outcome = "ok" if response else "error"
+        response = response or error(500, "Internal Server Error")
+        log_event(
+            route.function.name,
+            route.route.route_key,
+            outcome,
+            invocation.duration_ms,
+            status=response[0],
+        )
+        return response
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route in self.routes:
+            parameters = route.matches(method, path)
+            if parameters is not None:
+                return route, parameters
+        return None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    gateway: Gateway
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive, as browsers expect
+
+    def do_request(self) -> None:
+        gateway = self.server.gateway
+        try:
+            length = int(self.headers.get("content-length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY_BYTES:
+            self.close_connection = True  # the unread body would garble the next request
+            too_large = length > MAX_BODY_BYTES
+            return self._send(
+                *error(413, "Request Entity Too Large") if too_large else error(400, "Bad Request")
+            )
+        body = self._read_body(length)
+        path = self.path.partition("?")[0]
+        if path == TICK_PATH:
+            return self._send(*self._tick(body))
+        found = gateway.match(self.command, path)
+        if found is None:
+            return self._send(*error(404, "Not Found"))
+        route, parameters = found
+        now = gateway.clock.now()
+        headers = list(self.headers.items())
+        source_ip = self.client_address[0]
+        event = http_event(
+            route, self.command, self.path, headers, body, source_ip, parameters, now
+        )
+        self._send(*gateway.invoke(route, event))
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_request
+
+    def _tick(self, body: bytes | None) -> Response:
+        """Fire the scheduled rules due at the posted time; loopback callers only."""
+        scheduler = self.server.gateway.scheduler
+        if self.client_address[0] not in (LOOPBACK, "::1"):
+            return error(403, "Forbidden")
+        if self.command != "POST" or scheduler is None:
+            return error(405, "Method Not Allowed")
+        try:
+            at = parse_time(json.loads(body or b"{}")["at"])
+        except (ValueError, KeyError, TypeError) as exc:
+            return error(400, f'expected a JSON body {{"at": ISO 8601 time}} ({exc})')
+        fired = scheduler.tick(at)
+        payload = {"at": event_time(at), "fired": fired}
+        return 200, {"content-type": JSON}, [], json.dumps(payload).encode()
+
+    def _read_body(self, length: int) -> bytes | None:
+        if "chunked" in self.headers.get("transfer-encoding", "").lower():
+            return self._read_chunked()
+        return self.rfile.read(length) if length else None
+
+    def _read_chunked(self) -> bytes:
+        body = bytearray()
+        while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+            body += self.rfile.read(size)
+            self.rfile.readline()
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
+            pass
+        return bytes(body)
+
+    def _send(self, status: int, headers: dict[str, str], cookies: list[str], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        for cookie in cookies:
+            self.send_header("set-cookie", cookie)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: each handled request is logged once, as a structured line."""

@@ -1,0 +1,304 @@
+"""moto in server mode on loopback, provisioned from :mod:`infra.wiring`, and the whole stack.
+
+:func:`provision` creates what the CDK stack creates, derived from the declaration: the
+table (:data:`infra.wiring.TABLE`), the app bus, one rule per :class:`~infra.wiring.EventRule`
+(its pattern, on its bus) targeting its own queue (with a dead-letter queue), one scheduled
+rule per :class:`~infra.wiring.Schedule`, the materials bucket (notifications to
+EventBridge), the verified SES sender, a configuration set and the link-signing secret.
+
+:class:`LocalStack` runs it: moto, the gateway, the delivery pollers, the clock and the
+outbox, and ``DATA_DIR/local.json`` while it runs. moto is in memory: every start is fresh.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import urllib.request
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from moto.server import ThreadedMotoServer
+
+from infra.wiring import FUNCTIONS, EventRule, Function, Schedule
+from kbs.local.clock import Clock, ScheduledRule, Scheduler, event_time
+from kbs.local.delivery import Delivery, DeliveryPolicy, Poller, Queue, queue_arn
+from kbs.local.gateway import LOOPBACK, Gateway
+from kbs.local.outbox import Outbox
+from kbs.local.runtime import FAKE_CREDENTIALS, Invoker, aws_environment, patched_environ
+from kbs.local.state import DataDirLock, remove_info, write_info
+from shared.provisioning import create_table
+from shared.settings import Settings
+
+REGION = "eu-west-1"
+
+_EVENT_FIELDS = ("version", "id", "detail-type", "source", "account", "time", "region")
+# moto's default rule target input drops ``account`` from the event; this transformer gives
+# the queue the whole event, exactly as EventBridge delivers it without one.
+WHOLE_EVENT = {
+    "InputPathsMap": {
+        key: f"$.{key}" for key in (*_EVENT_FIELDS, "resources", "detail") if key != "version"
+    },
+    "InputTemplate": "{"
+    + ", ".join(
+        f'"{key}": "0"' if key == "version" else f'"{key}": "<{key}>"' for key in _EVENT_FIELDS
+    )
+    + ', "resources": <resources>, "detail": <detail>}',
+}
+
+
+@dataclass(frozen=True)
+class Names:
+    """Resource names of the local stack (the CDK stack lets CloudFormation pick its own)."""
+
+    table: str = "kbs-local"
+    event_bus: str = "kbs-local"
+    bucket: str = "kbs-local-materials"
+    configuration_set: str = "kbs-local"
+    link_secret: str = "kbs-local-link-secret"  # noqa: S105 (a secret name, not a key)
+    sender_email: str = Settings.model_fields["sender_email"].default
+    queue_prefix: str = "kbs-local-"
+
+    def bus(self, rule: EventRule) -> str:
+        return self.event_bus if rule.bus == "app" else "default"
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What provisioning made that the runtime drives."""
+
+    queues: list[Queue]
+    schedules: list[ScheduledRule]
+
+
+def moto_client(service: str, endpoint_url: str, region: str) -> Any:
+    """A boto3 client of its own for moto (clients are thread-safe, their creation is not)."""
+    import boto3
+
+    credentials = {
+        "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    }
+    return boto3.session.Session().client(  # type: ignore[call-overload]
+        service, endpoint_url=endpoint_url, region_name=region, **credentials
+    )
+
+
+def provision(
+    functions: tuple[Function, ...],
+    names: Names,
+    endpoint_url: str,
+    region: str,
+    policy: DeliveryPolicy,
+) -> Resources:
+    """Create every resource the declaration implies; the queues and schedules to drive."""
+
+    def aws(service: str) -> Any:
+        return moto_client(service, endpoint_url, region)
+
+    with patched_environ(aws_environment(endpoint_url, region)):
+        create_table(names.table)  # shared.provisioning reads the endpoint from the environment
+    aws("events").create_event_bus(Name=names.event_bus)
+    s3 = aws("s3")
+    s3.create_bucket(Bucket=names.bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    s3.put_bucket_notification_configuration(
+        Bucket=names.bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    ses = aws("sesv2")
+    ses.create_configuration_set(ConfigurationSetName=names.configuration_set)
+    ses.create_email_identity(  # moto verifies it at once
+        EmailIdentity=names.sender_email, ConfigurationSetName=names.configuration_set
+    )
+    aws("secretsmanager").create_secret(
+        Name=names.link_secret,
+        SecretString=secrets.token_urlsafe(32),  # new each start
+    )
+    queues = [
+        _rule_to_queue(aws("events"), aws("sqs"), fn, rule, names, region, policy)
+        for fn in functions
+        for rule in fn.of_kind(EventRule)
+    ]
+    schedules = [
+        # Stored for parity (moto never fires it, nor can it invoke a Lambda target).
+        ScheduledRule(fn, schedule, _put_schedule(aws("events"), schedule))
+        for fn in functions
+        for schedule in fn.of_kind(Schedule)
+    ]
+    return Resources(queues, schedules)
+
+
+def _rule_to_queue(
+    events: Any,
+    sqs: Any,
+    fn: Function,
+    rule: EventRule,
+    names: Names,
+    region: str,
+    policy: DeliveryPolicy,
+) -> Queue:
+    """The rule, on its bus with its pattern, targeting a new queue with a dead-letter queue."""
+    name = f"{names.queue_prefix}{rule.name}"
+    retention = policy.dead_letter_retention_days * 24 * 3600
+    dead_letter_url = sqs.create_queue(
+        QueueName=f"{name}-dlq", Attributes={"MessageRetentionPeriod": str(retention)}
+    )["QueueUrl"]
+    dead_letter_arn = queue_arn(f"{name}-dlq", region)
+    redrive = {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": policy.max_receive_count}
+    url = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": str(policy.visibility_timeout_factor * fn.timeout_seconds),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )["QueueUrl"]
+    bus = names.bus(rule)
+    events.put_rule(
+        Name=rule.name,
+        EventBusName=bus,
+        EventPattern=json.dumps(rule.pattern),
+        Description=f"{rule.name} -> {fn.name}",
+    )
+    target = {
+        "Id": fn.name,
+        "Arn": queue_arn(name, region),
+        "DeadLetterConfig": {"Arn": dead_letter_arn},
+        "InputTransformer": WHOLE_EVENT,
+    }
+    events.put_targets(Rule=rule.name, EventBusName=bus, Targets=[target])
+    return Queue(fn, rule.name, name, url, queue_arn(name, region), dead_letter_url)
+
+
+def _put_schedule(events: Any, schedule: Schedule) -> str:
+    response = events.put_rule(Name=schedule.name, ScheduleExpression=schedule.expression)
+    return str(response["RuleArn"])
+
+
+class LocalStack:
+    """The local stack on ``DATA_DIR``: :meth:`start` it, :meth:`stop` it (or use ``with``)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int = 8000,
+        clock: Clock | None = None,
+        functions: tuple[Function, ...] = FUNCTIONS,
+        names: Names | None = None,
+        region: str = REGION,
+        delivery: DeliveryPolicy | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.clock = clock or Clock()
+        self.functions = functions
+        self.names = names or Names()
+        self.region = region
+        self.delivery = delivery or DeliveryPolicy()
+        self.info: dict[str, Any] = {}
+        self._running = ExitStack()
+
+    def start(self) -> dict[str, Any]:
+        """Start everything (each step undone by :meth:`stop`, also if a later one fails)."""
+        with ExitStack() as starting:
+            lock = DataDirLock(self.data_dir)
+            lock.acquire()
+            starting.callback(lock.release)
+            endpoint = self._start_moto(starting)
+            gateway = Gateway(self.functions, self.clock, self.port)  # binds: the URL is known
+            starting.callback(gateway.stop)
+            environment = self._environment(gateway.url)
+            aws = aws_environment(endpoint, self.region)
+            starting.enter_context(patched_environ({**aws, **environment}))
+            resources = provision(self.functions, self.names, endpoint, self.region, self.delivery)
+            invoker = Invoker(self.functions, self.region)
+            outbox = Outbox(self.data_dir / "outbox")
+            outbox.start()
+            starting.callback(outbox.stop)
+            scheduler = Scheduler(resources.schedules, self.clock, invoker, self.region)
+            scheduler.start()
+            starting.callback(scheduler.stop)
+            delivery = Delivery([self._poller(q, invoker, endpoint) for q in resources.queues])
+            delivery.start()
+            starting.callback(delivery.stop)
+            gateway.start(invoker, scheduler)
+            starting.callback(gateway.stop)  # on stop, stop taking requests first
+            self.info = self._describe(gateway.url, endpoint, resources, environment, outbox)
+            write_info(self.data_dir, self.info)
+            starting.callback(remove_info, self.data_dir)
+            self._running = starting.pop_all()
+        return self.info
+
+    def stop(self) -> None:
+        """Stop serving, deliver nothing more, write the last emails, remove ``local.json``."""
+        self._running.close()
+
+    def __enter__(self) -> dict[str, Any]:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _start_moto(self, starting: ExitStack) -> str:
+        moto = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
+        moto.start()
+        starting.callback(_stop_moto, moto)
+        host, port = moto.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        # moto's state is per process: start from nothing (matters when started in-process).
+        request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 (our moto)
+        return endpoint
+
+    def _poller(self, queue: Queue, invoker: Invoker, endpoint: str) -> Poller:
+        sqs = moto_client("sqs", endpoint, self.region)  # a client per polling thread
+        return Poller(queue, invoker, self.region, sqs, self.delivery.batch_size)
+
+    def _environment(self, api_url: str) -> dict[str, str]:
+        """The ``KBS_*`` variables the handlers read (:class:`shared.settings.Settings`)."""
+        return {
+            "KBS_TABLE_NAME": self.names.table,
+            "KBS_EVENT_BUS_NAME": self.names.event_bus,
+            "KBS_BUCKET_NAME": self.names.bucket,
+            "KBS_SENDER_EMAIL": self.names.sender_email,
+            "KBS_CONFIGURATION_SET": self.names.configuration_set,
+            "KBS_PUBLIC_BASE_URL": api_url,
+            "KBS_LINK_SECRET_NAME": self.names.link_secret,
+        }
+
+    def _describe(
+        self,
+        api_url: str,
+        endpoint: str,
+        resources: Resources,
+        environment: dict[str, str],
+        outbox: Outbox,
+    ) -> dict[str, Any]:
+        return {
+            "status": "running",
+            "pid": os.getpid(),
+            "started_at": event_time(datetime.now(UTC)),
+            "api_url": api_url,
+            "aws_endpoint_url": endpoint,
+            "region": self.region,
+            "bucket": self.names.bucket,
+            "table": self.names.table,
+            "event_bus": self.names.event_bus,
+            "sender_email": self.names.sender_email,
+            "configuration_set": self.names.configuration_set,
+            "queues": {q.rule: q.url for q in resources.queues},
+            "dead_letter_queues": {q.rule: q.dead_letter_url for q in resources.queues},
+            "schedules": {r.schedule.name: r.schedule.expression for r in resources.schedules},
+            "clock": event_time(self.clock.now()) if self.clock.simulated else "real",
+            "outbox": str(outbox.directory),
+            "environment": environment,
+        }
+
+
+def _stop_moto(moto: ThreadedMotoServer) -> None:
+    moto.stop()
+    server = getattr(moto, "_server", None)  # stop() leaves the socket open
+    if server is not None:
+        server.server_close()

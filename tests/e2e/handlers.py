@@ -1,0 +1,66 @@
+"""Tiny handlers for test-only wiring: they record what they receive and answer simply.
+
+They exercise the local runtime itself (event shapes, partial batches, schedules); the real
+handlers are exercised by the tests that run ``kbs serve`` on the real declaration.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from typing import Any
+
+RECEIVED: list[tuple[str, dict[str, Any]]] = []
+_lock = threading.Lock()
+
+
+def _record(context: Any, event: dict[str, Any]) -> None:
+    with _lock:
+        RECEIVED.append((context.function_name, event))
+
+
+def received(function: str) -> list[dict[str, Any]]:
+    with _lock:
+        return [event for name, event in RECEIVED if name == function]
+
+
+def echo(event: dict[str, Any], context: Any) -> Any:
+    """HTTP: answers as the request path asks (``/echo``, ``/binary``, ``/raw``, ``/boom``)."""
+    _record(context, event)
+    path = event["rawPath"]
+    if path.startswith("/boom"):
+        raise RuntimeError("boom")
+    if path == "/raw":
+        return {"hello": "world"}  # no statusCode: API Gateway makes it a 200 JSON response
+    if path == "/malformed":
+        return {"statusCode": "not a number"}
+    if path == "/binary":
+        return {
+            "statusCode": 201,
+            "headers": {"Content-Type": "application/octet-stream"},
+            "body": base64.b64encode(b"\x00\xffbytes").decode(),
+            "isBase64Encoded": True,
+            "cookies": ["a=1; Path=/", "b=2; HttpOnly"],
+        }
+    return {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps({"remaining_ms": context.get_remaining_time_in_millis()}),
+    }
+
+
+def batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """SQS: fails every record whose EventBridge detail says ``{"fail": true}``."""
+    _record(context, event)
+    failures = [
+        {"itemIdentifier": record["messageId"]}
+        for record in event["Records"]
+        if json.loads(record["body"])["detail"].get("fail")
+    ]
+    return {"batchItemFailures": failures}
+
+
+def scheduled(event: dict[str, Any], context: Any) -> None:
+    """Schedule: records the Scheduled Event."""
+    _record(context, event)

@@ -1,0 +1,206 @@
+"""The gateway builds API Gateway HTTP API (payload 2.0) events and renders handler results.
+
+Runs an in-process local stack on test-only routes (``tests/e2e/handlers.py``), over HTTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from http.client import HTTPConnection
+from urllib.parse import urlsplit
+
+import pytest
+
+from infra.wiring import Function, HttpRoute
+from kbs.local.clock import Clock
+from kbs.local.gateway import MAX_BODY_BYTES
+from tests.e2e import handlers
+from tests.e2e.conftest import StartInProcess
+from tests.e2e.support import http
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+NOW = datetime(2026, 3, 2, 9, 30, 15, tzinfo=UTC)
+ECHO = Function(
+    name="echo",
+    handler="tests.e2e.handlers.echo",
+    description="test-only HTTP function",
+    triggers=(
+        HttpRoute("POST", "/echo"),
+        HttpRoute("GET", "/items/{item_id}"),
+        HttpRoute("GET", "/items/special"),
+        HttpRoute("GET", "/files/{path+}"),
+        HttpRoute("GET", "/raw"),
+        HttpRoute("GET", "/binary"),
+        HttpRoute("GET", "/malformed"),
+        HttpRoute("ANY", "/boom"),
+    ),
+    timeout_seconds=7,
+)
+
+
+@pytest.fixture(scope="module")
+def api(in_process: StartInProcess) -> str:
+    return str(in_process(ECHO, clock=Clock(NOW))["api_url"])
+
+
+def last_event() -> dict:
+    return handlers.received("echo")[-1]
+
+
+def test_a_form_post_arrives_base64_encoded_with_the_request_details(api: str) -> None:
+    body = b"full_name=Zo%C3%AB&sessions=a&sessions=b"
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Cookie": "c1=v1; c2=v2",
+        "User-Agent": "e2e-agent",
+        "X-Custom": "Yes",
+    }
+
+    reply = http("POST", f"{api}/echo?a=1&a=2&b=x%20y", body, headers)
+
+    assert reply.status == 200
+    event = last_event()
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "POST /echo"
+    assert event["rawPath"] == "/echo"
+    assert event["rawQueryString"] == "a=1&a=2&b=x%20y"
+    assert event["queryStringParameters"] == {"a": "1,2", "b": "x y"}
+    assert event["cookies"] == ["c1=v1", "c2=v2"]
+    assert "cookie" not in event["headers"]
+    assert event["headers"]["x-custom"] == "Yes"
+    assert event["headers"]["x-forwarded-for"] == "127.0.0.1"
+    assert event["headers"]["x-forwarded-proto"] == "http"
+    assert event["headers"]["content-type"] == "application/x-www-form-urlencoded"
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == body
+    assert "pathParameters" not in event
+    context = event["requestContext"]
+    assert context["http"] == {
+        "method": "POST",
+        "path": "/echo",
+        "protocol": "HTTP/1.1",
+        "sourceIp": "127.0.0.1",
+        "userAgent": "e2e-agent",
+    }
+    assert context["stage"] == "$default"
+    assert context["routeKey"] == "POST /echo"
+    assert context["timeEpoch"] == int(NOW.timestamp() * 1000)
+    assert context["time"] == "02/Mar/2026:09:30:15 +0000"
+    assert context["domainName"] == api.removeprefix("http://")
+    assert context["requestId"]
+
+
+def test_a_json_body_arrives_as_text(api: str) -> None:
+    http("POST", f"{api}/echo", b'{"a": 1}', {"Content-Type": "application/json"})
+
+    event = last_event()
+    assert event["isBase64Encoded"] is False
+    assert event["body"] == '{"a": 1}'
+
+
+def test_a_chunked_body_is_read_whole(api: str) -> None:
+    connection = HTTPConnection(urlsplit(api).netloc, timeout=10)
+    chunks = iter([b'{"a": ', b"1}"])
+
+    connection.request("POST", "/echo", body=chunks, headers={"Content-Type": "application/json"})
+    status = connection.getresponse().status
+    connection.close()
+
+    assert status == 200
+    assert last_event()["body"] == '{"a": 1}'
+
+
+def test_a_body_over_the_payload_quota_is_refused(api: str) -> None:
+    connection = HTTPConnection(urlsplit(api).netloc, timeout=10)
+    connection.putrequest("POST", "/echo")
+    connection.putheader("Content-Length", str(MAX_BODY_BYTES + 1))
+    connection.endheaders()
+
+    status = connection.getresponse().status
+    connection.close()
+
+    assert status == 413
+    assert handlers.received("echo") == []
+
+
+def test_the_handler_gets_a_lambda_context(api: str) -> None:
+    reply = http("POST", f"{api}/echo", b"{}", {"Content-Type": "application/json"})
+
+    assert 0 < reply.json()["remaining_ms"] <= ECHO.timeout_seconds * 1000
+
+
+@pytest.mark.parametrize(
+    ("path", "route_key", "parameters"),
+    [
+        ("/items/a%20b", "GET /items/{item_id}", {"item_id": "a b"}),
+        ("/items/special", "GET /items/special", None),
+        ("/files/slides/deck%201.pdf", "GET /files/{path+}", {"path": "slides/deck 1.pdf"}),
+    ],
+)
+def test_routes_match_like_api_gateway(
+    api: str, path: str, route_key: str, parameters: dict[str, str] | None
+) -> None:
+    reply = http("GET", f"{api}{path}")
+
+    assert reply.status == 200
+    event = last_event()
+    assert event["routeKey"] == route_key
+    assert event.get("pathParameters") == parameters
+    assert "body" not in event
+
+
+def test_status_headers_cookies_and_binary_bodies_come_back(api: str) -> None:
+    reply = http("GET", f"{api}/binary")
+
+    assert reply.status == 201
+    assert reply.body == b"\x00\xffbytes"
+    assert reply.headers["Content-Type"] == "application/octet-stream"
+    assert reply.headers.get_all("Set-Cookie") == ["a=1; Path=/", "b=2; HttpOnly"]
+
+
+def test_a_result_without_status_code_is_a_json_200(api: str) -> None:
+    reply = http("GET", f"{api}/raw")
+
+    assert reply.status == 200
+    assert reply.headers["Content-Type"] == "application/json"
+    assert reply.json() == {"hello": "world"}
+
+
+@pytest.mark.parametrize("path", ["/boom", "/malformed"])
+def test_a_failing_handler_is_a_500_without_details(api: str, path: str) -> None:
+    reply = http("DELETE" if path == "/boom" else "GET", f"{api}{path}")
+
+    assert reply.status == 500
+    assert reply.json() == {"message": "Internal Server Error"}
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/nowhere"), ("DELETE", "/echo")])
+def test_an_undeclared_route_is_a_404_and_no_invocation(api: str, method: str, path: str) -> None:
+    reply = http(method, f"{api}{path}")
+
+    assert reply.status == 404
+    assert reply.json() == {"message": "Not Found"}
+    assert handlers.received("echo") == []
+
+
+def test_each_request_is_logged_once_without_personal_data(
+    api: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="kbs.local")
+    http(
+        "POST",
+        f"{api}/echo?email=zoe%40example.se",
+        b"email=zoe%40example.se",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    lines = [r.__dict__["fields"] for r in caplog.records if "fields" in r.__dict__]
+    assert len(lines) == 1
+    assert lines[0]["function"] == "echo"
+    assert lines[0]["trigger"] == "POST /echo"
+    assert lines[0]["outcome"] == "ok"
+    assert lines[0]["status"] == 200
+    assert "zoe" not in json.dumps(lines)

@@ -1,0 +1,122 @@
+"""Every email moto's SES accepted lands once in ``DATA_DIR/outbox`` as an RFC 5322 ``.eml``."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kbs.local.outbox import Outbox
+from kbs.local.server import moto_client
+from tests.e2e.conftest import StartInProcess
+from tests.e2e.support import read_eml, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+
+@pytest.fixture(scope="module")
+def info(in_process: StartInProcess) -> dict[str, Any]:
+    return in_process()  # no functions: just the provisioned account and the outbox
+
+
+def raw_invitation(sender: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "zoe@example.se"
+    message["Subject"] = "Your invitation"
+    message.set_content("See the attached invitation.")
+    message.add_attachment(
+        b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+        maintype="text",
+        subtype="calendar",
+        filename="invite.ics",
+    )
+    return message.as_bytes()
+
+
+def new_emls(outbox: Path, before: set[Path], count: int) -> list[Path]:
+    """The ``.eml`` files not in ``before``, once there are ``count`` of them (else nothing)."""
+    paths = sorted(set(outbox.glob("*.eml")) - before)
+    return paths if len(paths) == count else []
+
+
+def test_sent_mail_is_written_once_each_in_sending_order(info: dict[str, Any]) -> None:
+    ses = moto_client("sesv2", info["aws_endpoint_url"], info["region"])
+    sender = info["sender_email"]
+    outbox = Path(info["outbox"])
+    before = set(outbox.glob("*.eml"))
+
+    ses.send_email(
+        FromEmailAddress=sender,
+        Destination={"ToAddresses": ["zoe@example.se"]},
+        Content={"Raw": {"Data": raw_invitation(sender)}},
+        ConfigurationSetName=info["configuration_set"],
+    )
+    first = wait_for(lambda: new_emls(outbox, before, 1), what="the raw message")
+    ses.send_email(
+        FromEmailAddress=sender,
+        Destination={"ToAddresses": ["ana@example.pt"], "CcAddresses": ["team@example.pt"]},
+        Content={
+            "Simple": {"Subject": {"Data": "Hello"}, "Body": {"Text": {"Data": "Plain words."}}}
+        },
+    )
+    both = wait_for(lambda: new_emls(outbox, before, 2), what="the simple message")
+
+    assert len(first) == 1
+    assert len(both) == 2
+    raw, simple = (read_eml(path) for path in both)  # sorted by name is sending order
+    assert raw["Subject"] == "Your invitation"
+    assert raw["Message-ID"] and raw["Date"]  # added, as SES does
+    (attachment,) = [part for part in raw.walk() if part.get_filename()]
+    assert attachment.get_filename() == "invite.ics"
+    assert attachment.get_content_type() == "text/calendar"
+    assert b"BEGIN:VCALENDAR" in attachment.get_payload(decode=True)
+    assert simple["From"] == sender
+    assert simple["To"] == "ana@example.pt"
+    assert simple["Cc"] == "team@example.pt"
+    assert simple["Subject"] == "Hello"
+    assert simple.get_content().strip() == "Plain words."
+    assert b"\r\n" in both[0].read_bytes()  # RFC 5322 line endings
+
+
+def test_templated_mail_is_kept_with_its_template_data(info: dict[str, Any]) -> None:
+    ses = moto_client("ses", info["aws_endpoint_url"], info["region"])
+    ses.create_template(
+        Template={"TemplateName": "reminder", "SubjectPart": "Soon", "TextPart": "Hi {{name}}"}
+    )
+    ses.send_templated_email(
+        Source=info["sender_email"],
+        Destination={"ToAddresses": ["lea@example.de"]},
+        Template="reminder",
+        TemplateData='{"name": "Lea"}',
+    )
+
+    def templated() -> list[Path]:
+        return [p for p in Path(info["outbox"]).glob("*.eml") if read_eml(p)["X-SES-Template"]]
+
+    (path,) = wait_for(templated, what="the templated message")
+    message = read_eml(path)
+    assert message["To"] == "lea@example.de"
+    assert message["X-SES-Template"] == "reminder"
+    assert '{"name": "Lea"}' in message.get_content()
+
+
+def test_a_second_writer_on_the_same_outbox_writes_nothing_again(
+    info: dict[str, Any], tmp_path: Path
+) -> None:
+    ses = moto_client("sesv2", info["aws_endpoint_url"], info["region"])
+    ses.send_email(
+        FromEmailAddress=info["sender_email"],
+        Destination={"ToAddresses": ["ana@example.pt"]},
+        Content={"Simple": {"Subject": {"Data": "Again"}, "Body": {"Text": {"Data": "."}}}},
+    )
+    first = Outbox(tmp_path / "outbox")
+
+    written = first.collect()
+    second = Outbox(tmp_path / "outbox")
+
+    assert written
+    assert first.collect() == []
+    assert second.collect() == []
