@@ -8,9 +8,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email import message_from_string, policy
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,25 +20,14 @@ from shared import booking, ics, keys, links
 from shared.clients import client, table
 from shared.models import RegistrationStatus, RegistrationSubmission, Session, SessionStatus
 from shared.repository import get_session, put_session
-from tests.conftest import BUS_NAME, LINK_SECRET, REGION, TABLE_NAME, load_event
+from tests.conftest import BUS_NAME, LINK_SECRET, TABLE_NAME, load_event
+from tests.support import Context, sent_emails, sqs_batch
 
 BUS_SAMPLE = load_event("bus/registration-submitted.json")
 SUBMISSION = RegistrationSubmission.model_validate(BUS_SAMPLE["detail"]["data"])
 EVENT_TIME = datetime.fromisoformat(BUS_SAMPLE["time"])
 EMAIL = SUBMISSION.email_key
 FIRST, SECOND = SUBMISSION.sessions
-
-
-@dataclass
-class Context:
-    """The attributes of a Lambda context that Powertools reads."""
-
-    function_name: str = "registration_processor"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = (
-        f"arn:aws:lambda:{REGION}:123456789012:function:registration_processor"
-    )
-    aws_request_id: str = "5f0e9d7c-0000-4000-8000-000000000001"
 
 
 def invoke(event: dict[str, Any]) -> list[str]:
@@ -55,32 +42,6 @@ def bus_event(**data: Any) -> dict[str, Any]:
     event["id"] = str(uuid.uuid4())
     event["detail"]["data"].update(data)
     return event
-
-
-def sqs_batch(*bodies: dict[str, Any] | str) -> dict[str, Any]:
-    """The SQS sample's record shape, one record per body."""
-    (template,) = load_event("sqs/registration-submitted.json")["Records"]
-    records = []
-    for body in bodies:
-        text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
-        records.append(
-            template
-            | {
-                "messageId": str(uuid.uuid4()),
-                "body": text,
-                "md5OfBody": hashlib.md5(text.encode()).hexdigest(),  # noqa: S324
-            }
-        )
-    return {"Records": records}
-
-
-def sent_emails() -> list[EmailMessage]:
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.ses.models import ses_backends
-
-    messages = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
-    parsed = [message_from_string(m.raw_data, policy=policy.default) for m in messages]
-    return [m for m in parsed if isinstance(m, EmailMessage)]
 
 
 def part(message: EmailMessage, content_type: str) -> str | None:
