@@ -1,12 +1,13 @@
 """The Kbs stack, generated from the wiring declaration (:mod:`infra.wiring`).
 
-The stack composes constructs; every function, route, rule and schedule comes from
-``wiring.FUNCTIONS``, never from a list written here.
+The stack composes constructs; every function, route, rule, schedule and work queue comes
+from ``wiring.FUNCTIONS``, never from a list written here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
@@ -27,6 +28,7 @@ from infra.constructs import (
     PublicHttpApi,
     ScheduleTrigger,
     ServiceFunction,
+    WorkQueueTrigger,
 )
 from infra.constructs.names import construct_id
 from infra.constructs.service_function import powertools_layer_arn
@@ -56,6 +58,12 @@ class KbsStack(Stack):
         alarms = DeadLetterAlarms(self, "DeadLetterAlarms")
         default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
         buses: dict[str, events.IEventBus] = {"app": app_bus.bus, "default": default_bus}
+        work_queues = {
+            name: WorkQueueTrigger(
+                self, construct_id("queue", name), spec=spec, consumer=consumer, alarms=alarms
+            )
+            for name, (consumer, spec) in wiring.work_queues(tuple(functions)).items()
+        }
 
         deps = Dependencies(
             table=data.table,
@@ -64,6 +72,9 @@ class KbsStack(Stack):
             email=email,
             link_secret=link_secret.secret,
             public_base_url=self._context("kbs:publicBaseUrl"),
+            organiser_email=self._context("kbs:organiserEmail"),
+            email_send_rate=self._context("kbs:emailSendRate"),
+            work_queues={name: trigger.queue for name, trigger in work_queues.items()},
         )
         layer = lambda_.LayerVersion.from_layer_version_arn(
             self, "PowertoolsLayer", powertools_layer_arn(self)
@@ -75,12 +86,19 @@ class KbsStack(Stack):
             for spec in functions
         }
         api = PublicHttpApi(self, "HttpApi", functions=self.functions.values())
+        for name, (consumer, _) in wiring.work_queues(tuple(functions)).items():
+            work_queues[name].drain_into(self.functions[consumer.name])
         for fn in self.functions.values():
             for rule in fn.spec.of_kind(wiring.EventRule):
                 EventRuleTrigger(
                     self,
                     construct_id("rule", rule.name),
-                    spec=rule,
+                    spec=replace(
+                        rule,
+                        pattern=wiring.resolved_pattern(
+                            rule.pattern, bucket=materials.bucket.bucket_name
+                        ),
+                    ),
                     bus=buses[rule.bus],
                     target=fn,
                     alarms=alarms,

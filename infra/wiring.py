@@ -6,10 +6,16 @@ runtime (``kbs serve``) are both generated from it, so the cloud and the laptop 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from shared.event_types import (  # noqa: F401 - re-exported: the declaration names them
+    AWS_S3,
+    MATERIALS_PREFIX,
+    OBJECT_CREATED,
+    QUARANTINE_PREFIX,
+    REGISTRATION_CANCELLED,
     REGISTRATION_CONFIRMED,
     REGISTRATION_SUBMITTED,
     REGISTRATION_WAITLISTED,
@@ -22,8 +28,26 @@ from shared.event_types import (  # noqa: F401 - re-exported: the declaration na
     SOURCE_SESSIONS,
 )
 
-# Prefix under which organisers upload materials: sessions/{session_id}/{slides|guidance}/{name}.
-MATERIALS_PREFIX = "sessions/"
+# The queue of notice batches (reminders, live notices, follow-ups, updates) to email.
+EMAIL_BATCHES = "EmailBatches"
+# Placeholder for the materials bucket's name in an event pattern: it is named only at
+# deployment (CDK) or start (local stack), which fill it in with ``resolved_pattern``.
+MATERIALS_BUCKET = "${MaterialsBucket}"
+
+
+def resolved_pattern(pattern: dict[str, Any], *, bucket: Any) -> dict[str, Any]:
+    """``pattern`` with every :data:`MATERIALS_BUCKET` replaced by ``bucket`` (a name, or a
+    CDK token)."""
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        return bucket if value == MATERIALS_BUCKET else value
+
+    filled: dict[str, Any] = fill(pattern)
+    return filled
 
 
 @dataclass(frozen=True)
@@ -80,7 +104,27 @@ class Schedule:
     expression: str
 
 
-Trigger = HttpRoute | EventRule | Schedule
+@dataclass(frozen=True)
+class WorkQueue:
+    """An SQS queue our own code feeds (see ``Access.send_to``), drained by the declaring function.
+
+    As for an ``EventRule`` queue: a dead-letter queue with an alarm, batches with partial batch
+    responses. ``max_concurrency`` caps the concurrent invocations the event source mapping makes
+    (at least 2), so what the function calls downstream (SES) sees a bounded rate. Senders find
+    the queue's URL in the variable :func:`queue_url_variable` names.
+    """
+
+    name: str
+    batch_size: int = 10
+    max_concurrency: int | None = None
+
+
+Trigger = HttpRoute | EventRule | Schedule | WorkQueue
+
+
+def queue_url_variable(queue_name: str) -> str:
+    """``EmailBatches`` -> ``KBS_EMAIL_BATCHES_QUEUE_URL`` (``shared.settings`` reads it)."""
+    return "KBS_" + re.sub(r"(?<!^)(?=[A-Z])", "_", queue_name).upper() + "_QUEUE_URL"
 
 
 @dataclass(frozen=True)
@@ -92,6 +136,8 @@ class Access:
     send_email: bool = False
     bucket: Literal["none", "read", "write"] = "none"
     link_secret: bool = False
+    send_to: tuple[str, ...] = ()
+    """Names of the ``WorkQueue``s the function may send messages to."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +196,120 @@ FUNCTIONS: tuple[Function, ...] = (
         access=Access(table="write", publish_events=True, send_email=True, link_secret=True),
         timeout_seconds=60,
     ),
+    Function(
+        name="session_clock",
+        handler="functions.session_clock.handler.handler",
+        description="Every 5 minutes: due reminders (T-24h, T-1h), session start and end events",
+        triggers=(Schedule("SessionClock", "rate(5 minutes)"),),
+        access=Access(table="write", publish_events=True, send_to=(EMAIL_BATCHES,)),
+        timeout_seconds=300,
+    ),
+    Function(
+        name="session_events",
+        handler="functions.session_events.handler.handler",
+        description="Session started, ended, rescheduled or cancelled: its status and notices",
+        triggers=(
+            EventRule(
+                "SessionLifecycle",
+                detail_types(
+                    SOURCE_SESSIONS,
+                    SESSION_STARTED,
+                    SESSION_ENDED,
+                    SESSION_UPDATED,
+                    SESSION_CANCELLED,
+                ),
+            ),
+        ),
+        access=Access(table="write", send_to=(EMAIL_BATCHES,)),
+        timeout_seconds=300,
+    ),
+    Function(
+        name="email_sender",
+        handler="functions.email_sender.handler.handler",
+        description="Sends one batch of up to 50 notices, each at most once, paced for SES",
+        # One batch per invocation and two at a time: with the pace of each sender
+        # (KBS_EMAIL_SEND_RATE) this bounds the account's SES sending rate.
+        triggers=(WorkQueue(EMAIL_BATCHES, batch_size=1, max_concurrency=2),),
+        access=Access(table="write", send_email=True, link_secret=True),  # materials links
+        timeout_seconds=60,
+        reserved_concurrency=2,
+    ),
+    Function(
+        name="self_service",
+        handler="functions.self_service.handler.handler",
+        description="Registrants cancel, or leave the waiting list, by the signed link",
+        triggers=(
+            HttpRoute("GET", "/registrations/cancel"),
+            HttpRoute("POST", "/registrations/cancel"),
+        ),
+        access=Access(table="write", publish_events=True, link_secret=True),
+        timeout_seconds=10,
+    ),
+    Function(
+        name="waitlist_promoter",
+        handler="functions.waitlist_promoter.handler.handler",
+        description="Gives places freed by cancellations to the waiting list, in order",
+        triggers=(
+            EventRule(
+                "RegistrationCancelled",
+                detail_types(SOURCE_REGISTRATIONS, REGISTRATION_CANCELLED),
+            ),
+        ),
+        access=Access(table="write", publish_events=True, send_email=True, link_secret=True),
+        timeout_seconds=60,
+    ),
+    Function(
+        name="material_processor",
+        handler="functions.material_processor.handler.handler",
+        description="Checks each uploaded material by content, records it or quarantines it",
+        triggers=(
+            EventRule(
+                "MaterialUploaded",
+                {
+                    "source": [AWS_S3],
+                    "detail-type": [OBJECT_CREATED],
+                    "detail": {
+                        "bucket": {"name": [MATERIALS_BUCKET]},
+                        "object": {"key": [{"prefix": MATERIALS_PREFIX}]},
+                    },
+                },
+                bus="default",
+            ),
+        ),
+        # bucket "write": move a rejected upload to the quarantine prefix.
+        access=Access(table="write", bucket="write", send_email=True),
+        timeout_seconds=60,
+    ),
+    Function(
+        name="downloads",
+        handler="functions.downloads.handler.handler",
+        description="Registrants' materials by signed link: the list, and short-lived downloads",
+        triggers=(
+            HttpRoute("GET", "/materials/{material_id}"),
+            HttpRoute("GET", "/sessions/{session_id}/materials"),
+        ),
+        access=Access(table="read", bucket="read", link_secret=True),
+        timeout_seconds=10,
+    ),
 )
+
+
+def work_queues(functions: tuple[Function, ...]) -> dict[str, tuple[Function, WorkQueue]]:
+    """Each declared ``WorkQueue`` by name, with the one function draining it.
+
+    Raises ``ValueError`` if a queue is declared twice or a function may send to an undeclared one.
+    """
+    queues: dict[str, tuple[Function, WorkQueue]] = {}
+    for fn in functions:
+        for queue in fn.of_kind(WorkQueue):
+            if queue.name in queues:
+                raise ValueError(f"work queue {queue.name} is declared twice")
+            queues[queue.name] = (fn, queue)
+    for fn in functions:
+        for name in fn.access.send_to:
+            if name not in queues:
+                raise ValueError(f"{fn.name} sends to {name}, which no function declares")
+    return queues
 
 
 def function(name: str) -> Function:

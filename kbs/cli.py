@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from kbs.target import TargetError
 
 # Each module defines ``register(subparsers)``; commands set ``func(args) -> int``.
-COMMAND_MODULES = ("kbs.commands.sessions", "kbs.commands.local")
+COMMAND_MODULES = ("kbs.commands.sessions", "kbs.commands.materials", "kbs.commands.local")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,7 +2,11 @@
 
 Starts the local stack, imports the sample programme, has 200 public buyers submit the
 registration form over HTTP (a few bad posts and duplicates among them, one workshop filled
-past capacity), waits until every email is delivered to the outbox, and prints a summary.
+past capacity), waits until every email is delivered to the outbox; the organiser uploads the
+first session's slides and guidance note (and a mistake) with a plain S3 client; then it ticks
+the local clock through that session's day (T-24h, T-1h, start, end: reminders listing the
+materials, "we are live", follow-up), uploads two more files after it ("materials available",
+one email each), follows some download links, and prints a summary.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import argparse
 import email
 import json
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -25,7 +30,10 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
+
+from kbs import sample_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PROGRAMME = ROOT / "events" / "programme.sample.json"
@@ -45,6 +53,16 @@ PEOPLE = [
     (["Aino", "Mikko"], ["Virtanen", "Korhonen"], "FI", "fi", None, "Kaupunki"),
     (["Emily", "Oliver"], ["Smith", "Jones"], "GB", "en", "Europe/London", "Borough Council"),
 ]
+# The first session's materials (SAMPLE files made in code), as an organiser names them.
+BEFORE = {
+    "slides/Forced labour risks \N{EN DASH} ICT hardware.pdf": sample_files.pdf("ICT hardware"),
+    "guidance/Buyer's guidance note (ICT).docx": sample_files.docx("Guidance note (SAMPLE)"),
+    "guidance/Contract clauses.pdf": b"MZ\x90\x00 a program renamed .pdf",  # quarantined
+}
+AFTER = {
+    "slides/Questions & answers.pdf": sample_files.pdf("Q&A (SAMPLE)"),
+    "guidance/Supplier engagement checklist.odt": sample_files.odt("Checklist (SAMPLE)"),
+}
 BAD_POSTS: list[tuple[str, dict[str, str | list[str]]]] = [
     ("invalid email", {"email": "not-an-email"}),
     ("consent missing", {"consent": ""}),
@@ -205,6 +223,99 @@ def wait_for_outbox(outbox: Path, expected: int, timeout: float = 40) -> list[Pa
         time.sleep(0.5)
 
 
+def tick(api_url: str, at: datetime) -> list[dict[str, str]]:
+    """Fire the scheduled rules due at ``at`` (``kbs tick --at``, through its HTTP endpoint)."""
+    from kbs.local.gateway import TICK_PATH
+
+    request = urllib.request.Request(  # noqa: S310 - loopback URL from local.json
+        f"{api_url}{TICK_PATH}",
+        data=json.dumps({"at": at.isoformat()}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+        fired: list[dict[str, str]] = json.load(response)["fired"]
+    return fired
+
+
+def session_day(
+    api_url: str, session: dict[str, object], registrants: int, outbox: Path, sent: int
+) -> list[Path]:
+    """Tick through the session's day, waiting at each step for its email to every registrant."""
+    start = datetime.fromisoformat(str(session["start"]))
+    end = start + timedelta(minutes=int(str(session["duration_minutes"])))
+    day = [
+        ("T-24h", start - timedelta(hours=24), "reminders"),
+        ("T-1h", start - timedelta(hours=1), "reminders"),
+        ("start", start, '"we are live" notices'),
+        ("end", end, "follow-ups with the feedback link"),
+    ]
+    files: list[Path] = []
+    for label, at, what in day:
+        fired = tick(api_url, at)
+        outcome = ", ".join(f"{f['function']} {f['outcome']}" for f in fired)
+        _say(f"  kbs tick --at {at:%Y-%m-%dT%H:%MZ} ({label}): {outcome}; {what}")
+        sent += registrants
+        files = wait_for_outbox(outbox, sent)
+    return files
+
+
+MATERIAL_LINK = re.compile(r"https?://\S+/materials/[a-z2-7]{26}\?token=[\w.-]+")
+
+
+def upload_materials(info: dict[str, str], session_id: str, files: dict[str, bytes]) -> None:
+    """What an organiser does with any S3 client: a plain PutObject per file, under
+    ``sessions/{session_id}/{slides|guidance}/{file name}``."""
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=info["aws_endpoint_url"],
+        region_name=info["region"],
+        aws_access_key_id="testing",  # moto's: never a real profile
+        aws_secret_access_key="testing",  # noqa: S106
+    )
+    for name, body in files.items():
+        s3.put_object(Bucket=info["bucket"], Key=f"sessions/{session_id}/{name}", Body=body)
+
+
+def wait_for_materials(data_dir: Path, session_id: str, count: int, timeout: float = 20) -> None:
+    """Until the material processor has recorded ``count`` current materials of the session
+    (what ``kbs materials list`` shows, read here without a subprocess)."""
+    from kbs.target import local_target
+    from shared.materials import current_materials
+
+    target = local_target(data_dir)
+    target.activate()
+    deadline = time.monotonic() + timeout
+    while len(current_materials(target.table, session_id)) < count:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the material processor did not record {count} materials")
+        time.sleep(0.2)
+
+
+def try_downloads(files: list[Path], uploaded: set[bytes], tries: int = 10) -> tuple[int, int]:
+    """Follow the first materials links of the follow-ups (302 -> presigned URL on moto);
+    how many served an uploaded file's exact bytes, and the status of a tampered link."""
+    links = []
+    for path in files:
+        message = email.message_from_bytes(path.read_bytes())
+        if message.get("X-KBS-Kind") == "follow-up":
+            text = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+            payload = text.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            links += MATERIAL_LINK.findall(payload.decode())
+    same = 0
+    for link in links[:tries]:
+        with urllib.request.urlopen(link, timeout=30) as response:  # noqa: S310 - loopback
+            same += response.read() in uploaded
+    try:
+        urllib.request.urlopen(links[0][:-4] + "AAAA", timeout=30).close()  # noqa: S310
+        tampered = 200
+    except urllib.error.HTTPError as error:
+        tampered = error.code
+    return same, tampered
+
+
 def email_kinds(files: list[Path]) -> Counter[str]:
     kinds: Counter[str] = Counter()
     for path in files:
@@ -229,6 +340,22 @@ def run(data_dir: Path, port: int) -> int:
         tally = submit_all(api_url, session_ids, rng)
         _say("Waiting for the registration processor to confirm and email everyone ...")
         files = wait_for_outbox(data_dir / "outbox", len(tally.expected_bookings))
+        first = json.loads(urllib.request.urlopen(f"{api_url}/sessions").read())[0]  # noqa: S310
+        registered = sum(session == first["session_id"] for _, session in tally.expected_bookings)
+        _say("The organiser uploads slides, a guidance note and a mistake (S3 PutObject) ...")
+        upload_materials(info, first["session_id"], BEFORE)
+        files = wait_for_outbox(data_dir / "outbox", len(files) + 1)  # organisers told why
+        wait_for_materials(data_dir, first["session_id"], 2)
+        _say(f"Ticking the clock through {first['session_id']} ({registered} registered) ...")
+        files = session_day(api_url, first, registered, data_dir / "outbox", len(files))
+        _say("After the session: two more files within minutes, then one email each ...")
+        upload_materials(info, first["session_id"], AFTER)
+        wait_for_materials(data_dir, first["session_id"], 4)
+        end = datetime.fromisoformat(first["start"]) + timedelta(minutes=first["duration_minutes"])
+        tick(api_url, end + timedelta(minutes=30))
+        files = wait_for_outbox(data_dir / "outbox", len(files) + registered)
+        downloads, tampered = try_downloads(files, {*BEFORE.values(), *AFTER.values()})
+        expected = len(tally.expected_bookings) + 4 * registered + 1 + registered
         programme = _kbs("sessions", "list", "--local", str(data_dir))
     kinds = email_kinds(files)
     _say("")
@@ -244,9 +371,11 @@ def run(data_dir: Path, port: int) -> int:
     _row("rejected", sum(tally.rejected.values()))
     for reason, count in sorted(tally.rejected.items()):
         _say(f"    {count} x {reason}")
+    _row("materials uploaded", f"{len(BEFORE) + len(AFTER) - 1} accepted, 1 quarantined")
+    _row("downloads by email link", f"{downloads} served the uploaded bytes; tampered: {tampered}")
     _row("outbox", data_dir / "outbox")
     _say(f"Done in {time.monotonic() - started:.1f} s")
-    return 0 if len(files) == len(tally.expected_bookings) else 1
+    return 0 if len(files) == expected else 1
 
 
 def main() -> int:

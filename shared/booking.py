@@ -45,8 +45,8 @@ from shared.settings import Settings
 MAX_ATTEMPTS = 8
 LINK_VALIDITY_AFTER_END = timedelta(days=30)
 _OPEN = (SessionStatus.OPEN.value, SessionStatus.LIVE.value)
-_CONDITION_FAILED = "ConditionalCheckFailed"
-_CONFLICT = "TransactionConflict"
+CONDITION_FAILED = "ConditionalCheckFailed"
+CONFLICT = "TransactionConflict"
 _REGISTRATION_FIELDS = tuple(Registration.model_fields)
 _deserialize = TypeDeserializer().deserialize
 
@@ -113,7 +113,14 @@ def process_submission(
             },
         )
         if outcome.needs_notification:
-            _notify(outcome, now=now, settings=settings, correlation_id=correlation_id)
+            assert outcome.registration is not None and outcome.session is not None
+            notify(
+                outcome.registration,
+                outcome.session,
+                now=now,
+                settings=settings,
+                correlation_id=correlation_id,
+            )
     return outcomes
 
 
@@ -171,7 +178,7 @@ def registration_from_item(item: dict[str, Any]) -> Registration:
 
 
 def get_registration(table_name: str, session_id: str, email: str) -> Registration | None:
-    item = _registration_record(table_name, session_id, normalise_email(email))
+    item = registration_record(table_name, session_id, normalise_email(email))
     return registration_from_item(item) if item else None
 
 
@@ -180,37 +187,39 @@ def session_registrations(table_name: str, session_id: str) -> list[Registration
     condition = Key("PK").eq(keys.session_pk(session_id)) & Key("SK").begins_with(
         keys.REGISTRATION_SK_PREFIX
     )
-    items = _query(table_name, KeyConditionExpression=condition)
+    items = query_items(table_name, KeyConditionExpression=condition)
     return [registration_from_item(i) for i in items]
 
 
 def registrant_registrations(table_name: str, email: str) -> list[Registration]:
     condition = Key("GSI1PK").eq(keys.registrant_gsi1pk(normalise_email(email)))
-    items = _query(table_name, IndexName="GSI1", KeyConditionExpression=condition)
+    items = query_items(table_name, IndexName="GSI1", KeyConditionExpression=condition)
     return [registration_from_item(i) for i in items]
 
 
 def reference_registrations(table_name: str, reference: str) -> list[Registration]:
     condition = Key("GSI2PK").eq(keys.reference_gsi2pk(reference))
-    items = _query(table_name, IndexName="GSI2", KeyConditionExpression=condition)
+    items = query_items(table_name, IndexName="GSI2", KeyConditionExpression=condition)
     return [registration_from_item(i) for i in items]
 
 
 def waitlist(table_name: str, session_id: str) -> list[WaitlistEntry]:
     """The waiting list of a session, first come first."""
     condition = Key("GSI2PK").eq(keys.waitlist_gsi2pk(session_id))
-    items = _query(table_name, IndexName="GSI2", KeyConditionExpression=condition)
+    items = query_items(table_name, IndexName="GSI2", KeyConditionExpression=condition)
     return [WaitlistEntry.model_validate(i) for i in items]
 
 
-def mark_notified(table_name: str, registration: Registration, now: datetime) -> None:
-    """Record that the registrant was emailed and the booking announced."""
+def mark_notified(
+    table_name: str, registration: Registration, now: datetime, attribute: str = "notified_at"
+) -> None:
+    """Record (in ``attribute``) that the registrant was emailed and the change announced."""
     try:
         table(table_name).update_item(
-            Key=_registration_key(registration.session_id, registration.email),
-            UpdateExpression="SET notified_at = :now",
+            Key=registration_key(registration.session_id, registration.email),
+            UpdateExpression="SET #at = :now",
             ConditionExpression="#reference = :reference",
-            ExpressionAttributeNames={"#reference": "reference"},
+            ExpressionAttributeNames={"#at": attribute, "#reference": "reference"},
             ExpressionAttributeValues={
                 ":now": now.isoformat(),
                 ":reference": registration.reference,
@@ -245,12 +254,12 @@ def _book_session(
                 TransactItems=_booking_transaction(table_name, registration)
             )
         except ClientError as exc:
-            session_reason, registration_reason, *_ = _cancellation_reasons(exc)
-            if registration_reason["Code"] == _CONDITION_FAILED:
+            session_reason, registration_reason, *_ = cancellation_reasons(exc)
+            if registration_reason["Code"] == CONDITION_FAILED:
                 existing = _existing(table_name, submission, session)
                 if existing:
                     return existing
-            elif session_reason["Code"] == _CONDITION_FAILED:
+            elif session_reason["Code"] == CONDITION_FAILED:
                 meta = session_reason.get("Item")
                 if not meta or _deserialize({"M": meta}).get("status") not in _OPEN:
                     return _rejected(submission, session_id, "session closed")
@@ -260,7 +269,7 @@ def _book_session(
                     if status is RegistrationStatus.CONFIRMED
                     else RegistrationStatus.CONFIRMED
                 )
-            elif any(r["Code"] == _CONFLICT for r in (session_reason, registration_reason)):
+            elif any(r["Code"] == CONFLICT for r in (session_reason, registration_reason)):
                 time.sleep(random.uniform(0, 0.02 * 2**attempt))
             else:
                 raise
@@ -325,7 +334,7 @@ def _existing(
     table_name: str, submission: RegistrationSubmission, session: Session
 ) -> BookingOutcome | None:
     """The outcome decided by a registration already stored, or None if booking may go on."""
-    item = _registration_record(table_name, session.session_id, submission.email_key)
+    item = registration_record(table_name, session.session_id, submission.email_key)
     if item is None:
         return None
     registration = registration_from_item(item)
@@ -368,7 +377,7 @@ def _registration(
     )
 
 
-def _cancellation_reasons(exc: ClientError) -> list[dict[str, Any]]:
+def cancellation_reasons(exc: ClientError) -> list[dict[str, Any]]:
     if exc.response["Error"]["Code"] != "TransactionCanceledException":
         raise exc
     return list(exc.response.get("CancellationReasons", []))  # type: ignore[arg-type]
@@ -385,12 +394,19 @@ def _duplicate(submission: RegistrationSubmission, session_id: str, reason: str)
 # --- notification -------------------------------------------------------------------------
 
 
-def _notify(
-    outcome: BookingOutcome, *, now: datetime, settings: Settings, correlation_id: str | None
+def notify(
+    registration: Registration,
+    session: Session,
+    *,
+    now: datetime,
+    settings: Settings,
+    correlation_id: str | None,
 ) -> None:
-    """Email the registrant (once), announce the booking, then mark it notified."""
-    registration, session = outcome.registration, outcome.session
-    assert registration is not None and session is not None
+    """Email the registrant their current status (once), announce it, then mark it notified.
+
+    Also sends the confirmation of a registrant promoted from the waiting list (see
+    :mod:`shared.cancellation`): its send key differs from the waitlist email's.
+    """
     cancel_url = links.cancel_url(
         settings.public_base_url,
         reference=registration.reference,
@@ -451,18 +467,18 @@ def _notify(
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _registration_key(session_id: str, email: str) -> dict[str, str]:
+def registration_key(session_id: str, email: str) -> dict[str, str]:
     return {"PK": keys.session_pk(session_id), "SK": keys.registration_sk(normalise_email(email))}
 
 
-def _registration_record(table_name: str, session_id: str, email_key: str) -> dict[str, Any] | None:
+def registration_record(table_name: str, session_id: str, email_key: str) -> dict[str, Any] | None:
     response = table(table_name).get_item(
-        Key=_registration_key(session_id, email_key), ConsistentRead=True
+        Key=registration_key(session_id, email_key), ConsistentRead=True
     )
     return response.get("Item")
 
 
-def _query(table_name: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+def query_items(table_name: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
     while True:
         page = table(table_name).query(**kwargs)
         yield from page["Items"]

@@ -39,6 +39,10 @@ def table(name: str) -> Table:
 
 @cache
 def _client(service: str) -> Any:
+    if service == "s3":  # presigned URLs signed with SigV4 (botocore may still pick SigV2)
+        from botocore.config import Config
+
+        return _session().client("s3", config=Config(signature_version="s3v4"))
     return _session().client(service)  # type: ignore[call-overload]
 
 

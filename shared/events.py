@@ -43,18 +43,21 @@ class OutgoingEvent:
     data: dict[str, Any]
     idempotency_key: str
     correlation_id: str | None = None
+    time: datetime | None = None
+    """The event's ``time`` (consumers' "now"); EventBridge's clock if not given."""
 
     def entry(self, bus_name: str) -> dict[str, Any]:
         metadata = EventMetadata(idempotency_key=self.idempotency_key)
         if self.correlation_id:
             metadata.correlation_id = self.correlation_id
         detail = Envelope(metadata=metadata, data=self.data).model_dump(mode="json")
-        return {
+        entry = {
             "Source": self.source,
             "DetailType": self.detail_type,
             "Detail": json.dumps(detail, separators=(",", ":")),
             "EventBusName": bus_name,
         }
+        return entry if self.time is None else {**entry, "Time": self.time}
 
 
 class PublishError(RuntimeError):

@@ -27,6 +27,8 @@ TOKEN_VERSION = 1
 MAX_TOKEN_LENGTH = 1024
 CANCEL = "cancel"
 CANCEL_PATH = "/registrations/cancel"
+MATERIALS = "materials"
+"""A registrant's key to a session's materials: its list and each file's download."""
 
 Reason = Literal["malformed", "signature", "purpose", "expired"]
 
@@ -118,6 +120,24 @@ def cancel_url(
     """``{base_url}/registrations/cancel?token=...`` for one registration."""
     claims = LinkClaims(CANCEL, reference, session_id, email_hash(email), expires_at)
     return f"{base_url.rstrip('/')}{CANCEL_PATH}?{urlencode({'token': sign(claims, key)})}"
+
+
+def materials_token(
+    *, reference: str, session_id: str, email: str, expires_at: datetime, key: bytes
+) -> str:
+    """The token opening one session's materials to one registrant (purpose ``materials``)."""
+    return sign(LinkClaims(MATERIALS, reference, session_id, email_hash(email), expires_at), key)
+
+
+def material_url(base_url: str, material_id: str, token: str) -> str:
+    """``{base_url}/materials/{material_id}?token=...``: one file's download."""
+    return f"{base_url.rstrip('/')}/materials/{material_id}?{urlencode({'token': token})}"
+
+
+def materials_list_url(base_url: str, session_id: str, token: str) -> str:
+    """``{base_url}/sessions/{session_id}/materials?token=...``: the session's materials."""
+    path = f"/sessions/{session_id}/materials"
+    return f"{base_url.rstrip('/')}{path}?{urlencode({'token': token})}"
 
 
 def _mac(key: bytes, segment: str) -> bytes:

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -172,3 +173,128 @@ def unavailable_page(message: str) -> str:
         f"<h1>Please try again</h1>\n<p>{escape(message)}</p>\n"
         '<p><a href="./">Back to the form</a></p>',
     )
+
+
+# --- a session's materials (``/sessions/{id}/materials``) ------------------------------------
+
+
+def materials_page(session_title: str, when: str, files: Sequence[tuple[str, str]]) -> str:
+    """A session's materials for one registrant: each ``(label, url)`` a download link."""
+    if files:
+        items = "".join(
+            f'<li><a href="{escape(url)}">{escape(label)}</a></li>' for label, url in files
+        )
+        listing = f"<ul>{items}</ul>\n<p>These links are personal: please do not forward them.</p>"
+    else:
+        listing = "<p>No materials yet: we will email you when the slides and notes are ready.</p>"
+    body = (
+        f"<h1>Materials</h1>\n<p><strong>{escape(session_title)}</strong><br>{escape(when)}</p>\n"
+        f"{listing}"
+    )
+    return _document(f"Materials: {session_title}", body)
+
+
+# --- self-service cancellation (``/registrations/cancel``) ----------------------------------
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One outcome told to a person: HTTP status, a code for JSON clients, heading, message."""
+
+    status: int
+    code: str
+    heading: str
+    message: str
+
+
+UNCHANGED = "Nothing has been changed."
+CANCELLED = Notice(
+    200,
+    "cancelled",
+    "Registration cancelled",
+    "Your registration is cancelled and your place will be offered to the next person on the "
+    "waiting list. Thank you for letting us know.",
+)
+LEFT_WAITLIST = Notice(
+    200,
+    "cancelled",
+    "You have left the waiting list",
+    "You will not be offered a place in this session. Thank you for letting us know.",
+)
+ALREADY_CANCELLED = Notice(
+    200,
+    "already_cancelled",
+    "Already cancelled",
+    f"This registration was cancelled before. {UNCHANGED}",
+)
+MISSING_LINK = Notice(
+    400,
+    "missing_token",
+    "This link is incomplete",
+    f"Please open the cancellation link from your email exactly as it was sent. {UNCHANGED}",
+)
+INVALID_LINK = Notice(
+    403,
+    "invalid_link",
+    "This link is not valid",
+    "The link has been altered or cut short. Please open the cancellation link from your "
+    f"email exactly as it was sent. {UNCHANGED}",
+)
+EXPIRED_LINK = Notice(
+    403, "expired_link", "This link has expired", f"The link can no longer be used. {UNCHANGED}"
+)
+NOT_FOUND = Notice(
+    404,
+    "not_found",
+    "Registration not found",
+    f"No current registration matches this link. {UNCHANGED} If you registered again since, "
+    "please use the link in your most recent email.",
+)
+SESSION_OVER = Notice(
+    409,
+    "session_over",
+    "This session has taken place",
+    f"There is nothing left to cancel. {UNCHANGED}",
+)
+LINK_UNAVAILABLE = Notice(
+    503,
+    "unavailable",
+    "Please try again",
+    "The service is temporarily unavailable. Please try again in a minute.",
+)
+
+
+def cancel_page(
+    *, session_title: str, when: str, reference: str, waitlisted: bool, token: str
+) -> str:
+    """The step before cancelling: what the link cancels, and a button that posts the token."""
+    if waitlisted:
+        heading, button = "Leave the waiting list?", "Leave the waiting list"
+        held = "You are on the waiting list for:"
+        effect = "If you leave, you will not be offered a place if one becomes available."
+    else:
+        heading, button = "Cancel your registration?", "Cancel my registration"
+        held = "You have a place in:"
+        effect = "If you cancel, your place will be offered to the next person on the waiting list."
+    body = (
+        f"<h1>{escape(heading)}</h1>\n<p>{escape(held)}</p>\n"
+        f"{_session_paragraph(session_title, when)}\n"
+        f"<p>Registration reference: <strong>{escape(reference)}</strong></p>\n"
+        f"<p>{escape(effect)}</p>\n"
+        '<form method="post" action="cancel">\n'
+        f'<input type="hidden" name="token" value="{escape(token)}">\n'
+        f'<button type="submit">{escape(button)}</button>\n</form>\n'
+        "<p>To keep it, just close this page: nothing changes unless you press the button.</p>"
+    )
+    return _document(heading.rstrip("?"), body)
+
+
+def notice_page(notice: Notice, session_title: str = "", when: str = "") -> str:
+    """A page telling one outcome, naming the session when it is known."""
+    session = f"\n{_session_paragraph(session_title, when)}" if session_title else ""
+    body = f"<h1>{escape(notice.heading)}</h1>{session}\n<p>{escape(notice.message)}</p>"
+    return _document(notice.heading, body)
+
+
+def _session_paragraph(title: str, when: str) -> str:
+    return f"<p><strong>{escape(title)}</strong><br>{escape(when)}</p>"

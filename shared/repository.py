@@ -7,19 +7,25 @@ Layout and access patterns: :mod:`shared.keys`. Booking counters (``confirmed``,
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import ConditionBase, Key
+from botocore.exceptions import ClientError
 
 from shared import keys
 from shared.clients import table
-from shared.models import Session, SessionAvailability
+from shared.models import Session, SessionAvailability, SessionStatus
 
 _SESSION_FIELDS = tuple(Session.model_fields)
 
 
 class SessionNotFoundError(LookupError):
     """No session with that id."""
+
+
+class SessionChangedError(RuntimeError):
+    """The session changed since it was read: read it again and decide again."""
 
 
 def session_item(session: Session) -> dict[str, Any]:
@@ -82,18 +88,80 @@ def get_session(table_name: str, session_id: str) -> SessionAvailability:
 
 def list_sessions(table_name: str) -> list[SessionAvailability]:
     """The whole programme in start order (Query on GSI1, paginated)."""
+    return [availability_from_item(item) for item in programme_items(table_name)]
+
+
+def programme_items(
+    table_name: str, earliest: datetime | None = None, latest: datetime | None = None
+) -> list[dict[str, Any]]:
+    """META items of the programme in start order, optionally only those starting between
+    ``earliest`` and ``latest`` (Query on GSI1 with a sort key range, paginated)."""
+    condition: ConditionBase = Key("GSI1PK").eq(keys.PROGRAMME)
+    if earliest is not None and latest is not None:
+        condition &= Key("GSI1SK").between(_start_key(earliest), _start_key(latest))
     items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "IndexName": "GSI1",
-        "KeyConditionExpression": Key("GSI1PK").eq(keys.PROGRAMME),
-    }
+    kwargs: dict[str, Any] = {"IndexName": "GSI1", "KeyConditionExpression": condition}
     while True:
         page = table(table_name).query(**kwargs)
         items.extend(page["Items"])
         if "LastEvaluatedKey" not in page:
-            break
+            return items
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    return [availability_from_item(item) for item in items]
+
+
+def replace_session(table_name: str, session: Session, *, expected_sequence: int) -> None:
+    """Store an organiser's change to a session (its counters and other attributes kept).
+
+    Raises :class:`SessionChangedError` if the stored sequence is no longer
+    ``expected_sequence``: someone changed it since it was read.
+    """
+    fields = {k: v for k, v in session_item(session).items() if k not in ("PK", "SK")}
+    try:
+        table(table_name).update_item(
+            Key={"PK": keys.session_pk(session.session_id), "SK": keys.META},
+            UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in fields),
+            ConditionExpression="#sequence = :expected",
+            ExpressionAttributeNames={f"#{k}": k for k in fields},
+            ExpressionAttributeValues={
+                **{f":{k}": v for k, v in fields.items()},
+                ":expected": expected_sequence,
+            },
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        raise SessionChangedError(session.session_id) from None
+
+
+def change_status(
+    table_name: str, session: Session, status: SessionStatus, *, expected: Iterable[SessionStatus]
+) -> Session | None:
+    """Move ``session`` to ``status`` if it is in an ``expected`` status and has not been
+    rescheduled since it was read; the updated session, or ``None`` if it was not."""
+    allowed = {f":from{i}": s.value for i, s in enumerate(expected)}
+    try:
+        response = table(table_name).update_item(
+            Key={"PK": keys.session_pk(session.session_id), "SK": keys.META},
+            UpdateExpression="SET #status = :status",
+            ConditionExpression=f"#start = :start AND #status IN ({', '.join(allowed)})",
+            ExpressionAttributeNames={"#status": "status", "#start": "start"},
+            ExpressionAttributeValues={
+                ":status": status.value,
+                ":start": session_item(session)["start"],
+                **allowed,
+            },
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return None
+    return availability_from_item(response["Attributes"]).session
+
+
+def _start_key(moment: datetime) -> str:
+    """A GSI1 sort key bound, in the format session starts are stored in."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def sessions_by_id(table_name: str, session_ids: Iterable[str]) -> dict[str, SessionAvailability]:

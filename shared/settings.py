@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     # Link-signing key: in AWS the name of a Secrets Manager secret; locally the key itself.
     link_secret_name: str = ""
     link_secret: str = Field(default="", repr=False)
+    # Materials: who hears about rejected uploads, and the largest file accepted.
+    organiser_email: str = "organisers@example.org"
+    material_max_bytes: int = 50 * 1024 * 1024
+    # Work queues (``infra.wiring.WorkQueue``): set only for the functions that may send to them.
+    email_batches_queue_url: str = ""
+    # SES sends a second per email sender (0: unpaced); times its concurrency, the account's rate.
+    email_send_rate: float = 0.0
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ always name the zone.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -58,6 +59,15 @@ class SessionBlock:
 
 
 Block = str | Link | SessionBlock
+
+
+@dataclass(frozen=True)
+class Material:
+    """A file a notice lists (:func:`shared.materials.for_registrant`): its label and the
+    registrant's own link."""
+
+    title: str
+    url: str
 
 
 def session_time(session: Session, timezone: str | None = None) -> str:
@@ -123,6 +133,143 @@ def calendar_description(registration: Registration, session: Session) -> str:
         f"Registration reference: {registration.reference}",
     ]
     return "\n\n".join(part for part in parts if part)
+
+
+# --- notices to a session's registrants (shared/notices.py) ----------------------------------
+
+
+def reminder(
+    registration: Registration, session: Session, *, soon: bool, materials: Sequence[Material]
+) -> EmailContent:
+    """The T-24h (``soon=False``) or T-1h reminder: time, join link, materials so far."""
+    return _render(
+        subject=f"{'Starting soon' if soon else 'Reminder'}: {session.title}",
+        name=registration.full_name,
+        blocks=[
+            f"This is a reminder that the following session of the {SERIES}, for which you "
+            f"are registered, {'starts soon' if soon else 'is coming up'}:",
+            SessionBlock(session.title, session_time(session, registration.timezone)),
+            Link("Join the session:", str(session.join_url)),
+            "This link is for registered participants only; please do not forward it.",
+            *_materials(materials, "Materials already available for this session:"),
+            "The calendar invitation is attached again, with the current details.",
+        ],
+    )
+
+
+def live(registration: Registration, session: Session) -> EmailContent:
+    """The session has started: the join link."""
+    return _render(
+        subject=f"We are live: {session.title}",
+        name=registration.full_name,
+        blocks=[
+            f"The following session of the {SERIES} has just started:",
+            SessionBlock(session.title, session_time(session, registration.timezone)),
+            Link("Join now:", str(session.join_url)),
+            "This link is for registered participants only; please do not forward it.",
+        ],
+    )
+
+
+def follow_up(
+    registration: Registration,
+    session: Session,
+    *,
+    materials: Sequence[Material],
+    feedback_url: str,
+) -> EmailContent:
+    """After the session: the materials so far and a feedback link."""
+    return _render(
+        subject=f"Thank you: {session.title}",
+        name=registration.full_name,
+        blocks=[
+            f"Thank you for registering for the following session of the {SERIES}:",
+            SessionBlock(session.title, session_time(session, registration.timezone)),
+            *(
+                _materials(materials, "The materials of the session:")
+                or ["We will send you the slides and guidance notes as soon as they are ready."]
+            ),
+            Link("Please tell us what you thought of the session:", feedback_url),
+        ],
+    )
+
+
+def rescheduled(registration: Registration, session: Session) -> EmailContent:
+    """The session moved: its new time; the attached invitation replaces the earlier one."""
+    return _render(
+        subject=f"New time: {session.title}",
+        name=registration.full_name,
+        blocks=[
+            f"The following session of the {SERIES}, for which you are registered, has been "
+            "rescheduled. The new time is:",
+            SessionBlock(session.title, session_time(session, registration.timezone)),
+            Link("Join the session:", str(session.join_url)),
+            "Your registration stands. The attached calendar invitation replaces the earlier "
+            "one; we will send reminders before the new time.",
+        ],
+    )
+
+
+def cancelled(
+    registration: Registration, session: Session, *, reason: str, calendar: bool
+) -> EmailContent:
+    """The session is cancelled (``calendar``: an attachment removes it from the calendar)."""
+    return _render(
+        subject=f"Cancelled: {session.title}",
+        name=registration.full_name,
+        blocks=[
+            f"We are sorry: the following session of the {SERIES} has been cancelled.",
+            SessionBlock(session.title, session_time(session, registration.timezone)),
+            *([f"Reason: {reason}"] if reason else []),
+            *(
+                ["The attached calendar update removes the session from your calendar."]
+                if calendar
+                else []
+            ),
+            "Your registrations for other sessions of the series are not affected.",
+        ],
+    )
+
+
+# --- materials (shared/materials.py, shared/uploads.py) --------------------------------------
+
+
+def materials_available(
+    registration: Registration, session: Session, *, materials: Sequence[Material]
+) -> EmailContent:
+    """New materials after the session: every current file, each with the registrant's link."""
+    return _render(
+        subject=f"Materials available: {session.title}",
+        name=registration.full_name,
+        blocks=[
+            f"New materials are available for the following session of the {SERIES}:",
+            SessionBlock(session.title, session_time(session, registration.timezone)),
+            *_materials(materials, "The materials of the session:"),
+            "These links are personal: please do not forward them. Colleagues can register "
+            "for the next sessions of the series.",
+        ],
+    )
+
+
+def material_rejected(key: str, reason: str, quarantine_key: str) -> EmailContent:
+    """To the organisers: an upload was not accepted, why, and where it was moved."""
+    return _render(
+        subject=f"Upload rejected: {key.rpartition('/')[2] or key}",
+        name="organisers",
+        blocks=[
+            "An upload to the materials bucket was not accepted, so no registrant will see it:",
+            SessionBlock(key, reason),
+            f"It was moved to {quarantine_key}. Please correct the file "
+            "or its name and upload it again to sessions/{session id}/slides/ or "
+            "sessions/{session id}/guidance/ (PDF, PPTX, DOCX, ODP or ODT).",
+        ],
+    )
+
+
+def _materials(materials: Sequence[Material], heading: str) -> list[Block]:
+    if not materials:
+        return []
+    return [heading, *(Link(f"{m.title}:", m.url) for m in materials)]
 
 
 def _render(subject: str, name: str, blocks: list[Block]) -> EmailContent:

@@ -16,6 +16,7 @@ EVENTS = ROOT / "events"
 REGION = "eu-west-1"
 TABLE_NAME = "kbs-test"
 BUS_NAME = "kbs-test-bus"
+BUCKET_NAME = "kbs-local-materials"  # the materials bucket the S3 samples in events/ name
 SENDER = "series@example.org"
 LINK_SECRET = "test-link-secret-0123456789abcdef"
 
@@ -35,6 +36,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "AWS_DEFAULT_REGION": REGION,
         "KBS_TABLE_NAME": TABLE_NAME,
         "KBS_EVENT_BUS_NAME": BUS_NAME,
+        "KBS_BUCKET_NAME": BUCKET_NAME,
         "KBS_SENDER_EMAIL": SENDER,
         "KBS_LINK_SECRET": LINK_SECRET,
         "KBS_PUBLIC_BASE_URL": "https://kbs.example.org",
@@ -51,7 +53,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def aws(aws_env: None) -> Iterator[None]:
-    """An in-process moto account with the table, the bus and a verified sender."""
+    """An in-process moto account with the table, the bus, the (versioned) materials bucket and
+    a verified sender."""
     from moto import mock_aws
 
     from shared.provisioning import create_table
@@ -60,6 +63,11 @@ def aws(aws_env: None) -> Iterator[None]:
         clients.reset()
         create_table(TABLE_NAME)
         clients.client("events").create_event_bus(Name=BUS_NAME)
+        s3 = clients.client("s3")
+        s3.create_bucket(
+            Bucket=BUCKET_NAME, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+        s3.put_bucket_versioning(Bucket=BUCKET_NAME, VersioningConfiguration={"Status": "Enabled"})
         clients.client("sesv2").create_email_identity(EmailIdentity=SENDER)
         yield
     clients.reset()

@@ -8,12 +8,13 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email import message_from_string, policy
 from email.message import EmailMessage
 from typing import Any
 
 from infra.wiring import Function
-from tests.conftest import REGION, load_event
+from tests.conftest import LINK_SECRET, REGION, load_event
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,38 @@ def sent_emails() -> list[EmailMessage]:
     messages = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
     parsed = [message_from_string(m.raw_data, policy=policy.default) for m in messages]
     return [m for m in parsed if isinstance(m, EmailMessage)]
+
+
+def freed_place_with_a_waitlist(now: datetime) -> None:
+    """What the "Registration Cancelled" sample presumes: its session (one place) was full with
+    one registrant waiting, and the sample registration was just cancelled by its link."""
+    from shared import booking, cancellation, links
+    from shared.models import RegistrationSubmission
+    from shared.repository import get_session, put_session
+    from shared.settings import get_settings
+
+    event = load_event("bus/registration-cancelled.json")["detail"]["data"]
+    session = get_session(get_settings().table_name, event["session_id"]).session
+    put_session(get_settings().table_name, session.model_copy(update={"capacity": 1}))
+    sample = load_event("bus/registration-submitted.json")["detail"]["data"]
+    submission = RegistrationSubmission.model_validate(sample)
+    booked_at = now - timedelta(hours=1)
+    for n, email in enumerate((submission.email, "waiting.buyer@example.org")):
+        reference = submission.reference if n == 0 else "KBS-WAIT-0001"
+        one = submission.model_copy(
+            update={"email": email, "reference": reference, "sessions": [session.session_id]}
+        )
+        booking.process_submission(
+            one, now=booked_at + timedelta(seconds=n), settings=get_settings()
+        )
+    token = links.sign(
+        links.LinkClaims(
+            links.CANCEL,
+            submission.reference,
+            session.session_id,
+            links.email_hash(submission.email),
+            session.end,
+        ),
+        LINK_SECRET.encode(),
+    )
+    cancellation.cancel(token, now=now, settings=get_settings())

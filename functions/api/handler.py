@@ -8,8 +8,7 @@ prefers HTML) get a readable page with the same status code.
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from shared.event_types import REGISTRATION_SUBMITTED, SOURCE_REGISTRATIONS
 from shared.events import OutgoingEvent, PublishError, publish
 from shared.models import SessionAvailability
 from shared.observability import logger, metrics, tracer
+from shared.responses import html_response, json_response, request_time, wants_html
 from shared.settings import get_settings
 
 PAGE = Path(__file__).parent / "static" / "index.html"
@@ -41,14 +41,14 @@ def registration_page() -> Response:
     sessions = programme.open_sessions(_programme(), _now())
     page = pages.registration_page(_template(), sessions, intake.CONSENT_TEXT_VERSION)
     metrics.add_metric(name="RegistrationPageViews", unit=MetricUnit.Count, value=1)
-    return _html(200, page)
+    return html_response(200, page)
 
 
 @app.get("/sessions")
 def open_sessions() -> Response:
     sessions = programme.open_sessions(_programme(), _now())
     metrics.add_metric(name="ProgrammeRequests", unit=MetricUnit.Count, value=1)
-    return _json(200, [programme.public_session(a) for a in sessions], cache_seconds=30)
+    return json_response(200, [programme.public_session(a) for a in sessions], cache_seconds=30)
 
 
 @app.post("/registrations")
@@ -69,13 +69,13 @@ def register() -> Response:
     logger.info("Registration submitted", extra={"session_count": len(submission.sessions)})
     if _wants_html():
         chosen = [known[sid] for sid in submission.sessions]
-        return _html(202, pages.confirmation_page(submission.reference, chosen))
+        return html_response(202, pages.confirmation_page(submission.reference, chosen))
     body = {
         "reference": submission.reference,
         "sessions": submission.sessions,
         "status": "received",
     }
-    return _json(202, body)
+    return json_response(202, body)
 
 
 @app.exception_handler(intake.IntakeError)
@@ -83,8 +83,10 @@ def rejected(error: intake.IntakeError) -> Response:
     metrics.add_metric(name="RegistrationsRejected", unit=MetricUnit.Count, value=1)
     logger.info("Request rejected", extra={"status": error.status, "fields": sorted(error.errors)})
     if _wants_html():
-        return _html(error.status, pages.problem_page(error.errors, fields=list(intake.LABELS)))
-    return _json(error.status, {"errors": error.errors})
+        return html_response(
+            error.status, pages.problem_page(error.errors, fields=list(intake.LABELS))
+        )
+    return json_response(error.status, {"errors": error.errors})
 
 
 @app.exception_handler([PublishError, ClientError, BotoCoreError])
@@ -94,8 +96,10 @@ def unavailable(error: Exception) -> Response:
     logger.error("Dependency failed", extra={"error": type(error).__name__, "code": code})
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if _wants_html():
-        return _html(503, pages.unavailable_page(UNAVAILABLE), headers)
-    return _json(503, {"message": UNAVAILABLE, "retry_after": RETRY_AFTER_SECONDS}, headers=headers)
+        return html_response(503, pages.unavailable_page(UNAVAILABLE), headers)
+    return json_response(
+        503, {"message": UNAVAILABLE, "retry_after": RETRY_AFTER_SECONDS}, headers=headers
+    )
 
 
 @logger.inject_lambda_context(
@@ -108,8 +112,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def _now() -> datetime:
-    """The request's time (API Gateway's ``timeEpoch``), never the wall clock."""
-    return datetime.fromtimestamp(app.current_event.request_context.time_epoch / 1000, tz=UTC)
+    return request_time(app.current_event)
 
 
 def _programme() -> list[SessionAvailability]:
@@ -124,25 +127,4 @@ def _template() -> str:
 
 
 def _wants_html() -> bool:
-    return pages.prefers_html(app.current_event.headers.get("accept"))
-
-
-def _json(
-    status: int, body: Any, headers: dict[str, str] | None = None, cache_seconds: int = 0
-) -> Response:
-    cache_control = f"public, max-age={cache_seconds}" if cache_seconds else "no-store"
-    return Response(
-        status_code=status,
-        content_type="application/json",
-        body=json.dumps(body, ensure_ascii=False),
-        headers={"Cache-Control": cache_control, **(headers or {})},
-    )
-
-
-def _html(status: int, page: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        status_code=status,
-        content_type="text/html; charset=utf-8",
-        body=page,
-        headers={**pages.security_headers(page), **(headers or {})},
-    )
+    return wants_html(app.current_event)

@@ -18,12 +18,13 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from shared.booking import process_submission
 from shared.events import EventMetadata
 from shared.models import RegistrationSubmission
 from shared.observability import logger, metrics, tracer
+from shared.records import parse_record
 from shared.settings import get_settings
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -40,23 +41,8 @@ class RegistrationSubmittedEvent(EventBridgeModel):
     detail: SubmittedDetail
 
 
-class MalformedRecordError(ValueError):
-    """The record is not a valid "Registration Submitted" event (details logged, no input)."""
-
-
 def record_handler(record: SQSRecord) -> None:
-    try:
-        event = RegistrationSubmittedEvent.model_validate_json(record.body)
-    except ValidationError as exc:
-        errors = exc.errors(include_input=False, include_url=False, include_context=False)
-        logger.warning(
-            "Malformed record",
-            extra={
-                "message_id": record.message_id,
-                "errors": [{"loc": e["loc"], "type": e["type"]} for e in errors],
-            },
-        )
-        raise MalformedRecordError(record.message_id) from None
+    event = parse_record(RegistrationSubmittedEvent, record)
     outcomes = process_submission(
         event.detail.data,
         now=event.time,

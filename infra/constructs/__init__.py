@@ -10,6 +10,7 @@ from infra.constructs.link_secret import LinkSecret
 from infra.constructs.materials import Materials
 from infra.constructs.schedule_trigger import ScheduleTrigger
 from infra.constructs.service_function import Dependencies, ServiceFunction
+from infra.constructs.work_queue import WorkQueueTrigger
 
 __all__ = [
     "Data",
@@ -23,4 +24,5 @@ __all__ = [
     "PublicHttpApi",
     "ScheduleTrigger",
     "ServiceFunction",
+    "WorkQueueTrigger",
 ]

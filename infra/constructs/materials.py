@@ -7,13 +7,18 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.wiring import MATERIALS_PREFIX
+from infra.wiring import MATERIALS_PREFIX, QUARANTINE_PREFIX
 
 ACCESS_LOG_EXPIRY = Duration.days(365)
+QUARANTINE_EXPIRY = Duration.days(90)
+"""Rejected uploads are kept this long for the organisers to look at, then deleted."""
 
 
 class Materials(Construct):
-    """Private, versioned, TLS-only, S3-managed encryption, events to EventBridge, RETAIN."""
+    """Private, versioned, TLS-only, S3-managed encryption, events to EventBridge, RETAIN.
+
+    Every version of a material is kept (registrants' links name theirs); only the
+    quarantine prefix expires."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
@@ -39,6 +44,13 @@ class Materials(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="materials/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    prefix=QUARANTINE_PREFIX,
+                    expiration=QUARANTINE_EXPIRY,
+                    noncurrent_version_expiration=QUARANTINE_EXPIRY,
+                )
+            ],
             removal_policy=RemovalPolicy.RETAIN,
         )
         # Same effect as `event_bridge_enabled=True`, set natively on the bucket instead of
@@ -53,10 +65,21 @@ class Materials(Construct):
         )
 
     def grant(self, grantee: iam.IGrantable, *, write: bool) -> None:
-        """Read (``s3:GetObject``) or read and write materials, under the materials prefix only."""
-        actions = ["s3:GetObject", "s3:PutObject"] if write else ["s3:GetObject"]
+        """Read any version of the materials (presigned downloads name their version); with
+        ``write``, also move a rejected upload: delete it from the materials prefix and put
+        it under the quarantine prefix. Nothing outside those two prefixes."""
+        actions = ["s3:GetObject", "s3:GetObjectVersion"]
+        if write:
+            actions += ["s3:DeleteObject", "s3:DeleteObjectVersion"]
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=actions, resources=[self.bucket.arn_for_objects(f"{MATERIALS_PREFIX}*")]
             )
         )
+        if write:
+            grantee.grant_principal.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["s3:PutObject"],
+                    resources=[self.bucket.arn_for_objects(f"{QUARANTINE_PREFIX}*")],
+                )
+            )

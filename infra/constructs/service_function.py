@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aws_cdk import Aws, Duration, Stack
@@ -12,6 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from infra import wiring
@@ -20,7 +22,8 @@ from infra.constructs.email import Email
 from infra.constructs.materials import Materials
 from infra.constructs.nag import acknowledge
 from infra.constructs.queues import dead_letter_queue
-from infra.wiring import MATERIALS_PREFIX
+from infra.wiring import MATERIALS_PREFIX, QUARANTINE_PREFIX
+from shared.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Ship only the Lambda packages; everything else in the repository stays out of the zip.
@@ -37,6 +40,7 @@ POWERTOOLS_LAYER = (
 POWERTOOLS_LAYER_VERSION = "27"
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 SERVICE = "kbs"
+MATERIAL_MAX_BYTES = Settings.model_fields["material_max_bytes"].default
 METRICS_NAMESPACE = "KnowledgeBuildingSeries"
 
 
@@ -58,6 +62,10 @@ class Dependencies:
     email: Email
     link_secret: secretsmanager.ISecret
     public_base_url: str
+    organiser_email: str
+    email_send_rate: str = "0"
+    work_queues: Mapping[str, sqs.IQueue] = field(default_factory=dict)
+    """Each declared ``WorkQueue`` by name; functions get the URL of those they send to."""
 
     def environment(self) -> dict[str, str]:
         """The variables ``shared.settings`` and Powertools read."""
@@ -69,6 +77,9 @@ class Dependencies:
             "KBS_CONFIGURATION_SET": self.email.configuration_set.configuration_set_name,
             "KBS_PUBLIC_BASE_URL": self.public_base_url,
             "KBS_LINK_SECRET_NAME": self.link_secret.secret_name,
+            "KBS_ORGANISER_EMAIL": self.organiser_email,
+            "KBS_MATERIAL_MAX_BYTES": str(MATERIAL_MAX_BYTES),
+            "KBS_EMAIL_SEND_RATE": self.email_send_rate,
             "POWERTOOLS_SERVICE_NAME": SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -144,8 +155,18 @@ class ServiceFunction(Construct):
                 f"/{MATERIALS_PREFIX}*",
                 "Object access is limited to the materials prefix; keys are per session and file.",
             )
+            if access.bucket == "write":
+                self._acknowledge_wildcard(
+                    deps.materials.bucket,
+                    f"/{QUARANTINE_PREFIX}*",
+                    "Rejected uploads are moved under the quarantine prefix, one key per upload.",
+                )
         if access.link_secret:
             deps.link_secret.grant_read(fn)
+        for name in access.send_to:
+            queue = deps.work_queues[name]
+            queue.grant_send_messages(fn)
+            fn.add_environment(wiring.queue_url_variable(name), queue.queue_url)
 
     def _acknowledge_wildcard(self, resource: IConstruct, suffix: str, reason: str) -> None:
         """Acknowledge, on this role, the IAM5 finding for ``<resource ARN><suffix>`` only."""
@@ -179,7 +200,7 @@ class ServiceFunction(Construct):
                 "Never invoked asynchronously: HTTP routes invoke it synchronously and queue "
                 "triggers dead-letter through the queue's redrive policy.",
             )
-        if self.spec.of_kind(wiring.EventRule):
+        if self.spec.of_kind(wiring.EventRule) or self.spec.of_kind(wiring.WorkQueue):
             acknowledge(
                 self.function,  # its event source mappings are its children
                 "Serverless-LambdaEventSourceMappingDestination",

@@ -1,8 +1,10 @@
-"""``kbs sessions import FILE`` and ``kbs sessions list``: the organisers' programme.
+"""``kbs sessions import FILE`` and ``kbs sessions list``: the organisers' programme;
+``kbs sessions start|reschedule|cancel ID``: its changes on the day (:mod:`shared.lifecycle`).
 
 Import is idempotent: each new or changed session is announced ("Session Scheduled") and
 then stored, so a failed publish is retried by simply running the import again, and a
-repeated import changes nothing and publishes nothing.
+repeated import changes nothing and publishes nothing. A change is stored, then announced:
+after a failed publish, the same command announces it again.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import argparse
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from kbs import target as targets
+from kbs.local.clock import parse_time
 from shared import repository
 from shared.event_types import SESSION_SCHEDULED, SOURCE_SESSIONS
 from shared.events import OutgoingEvent, PublishError, publish
@@ -40,6 +44,35 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     lister = commands.add_parser("list", help="print the programme with its bookings")
     targets.add_target_arguments(lister)
     lister.set_defaults(func=list_command)
+
+    starter = commands.add_parser(
+        "start", help='announce "Session Started": registrants get the "we are live" notice'
+    )
+    starter.add_argument("session_id")
+    targets.add_target_arguments(starter)
+    starter.set_defaults(func=start_command)
+
+    rescheduler = commands.add_parser(
+        "reschedule", help="move a session: registrants get the new time and a calendar update"
+    )
+    rescheduler.add_argument("session_id")
+    rescheduler.add_argument(
+        "--start",
+        required=True,
+        type=_iso_time,
+        metavar="ISO-8601",
+        help="the new start, e.g. 2026-12-08T10:00:00+01:00 (no offset: UTC)",
+    )
+    targets.add_target_arguments(rescheduler)
+    rescheduler.set_defaults(func=reschedule_command)
+
+    canceller = commands.add_parser(
+        "cancel", help="cancel a session: registrants are told, with a calendar cancellation"
+    )
+    canceller.add_argument("session_id")
+    canceller.add_argument("--reason", required=True, help="told to registrants")
+    targets.add_target_arguments(canceller)
+    canceller.set_defaults(func=cancel_command)
 
 
 @dataclass(frozen=True)
@@ -108,6 +141,85 @@ def scheduled_event(session: Session) -> OutgoingEvent:
         data=data,
         idempotency_key=f"session#{session.session_id}#{session.sequence}#{digest}",
     )
+
+
+# ``shared.lifecycle`` is imported by the commands that use it: it creates the Powertools
+# logger, which must not capture stdout before ``kbs invoke`` redirects it.
+
+
+def start_command(args: argparse.Namespace) -> int:
+    from shared import lifecycle
+
+    return _change(
+        args,
+        lambda t: lifecycle.start(t.table, t.event_bus, args.session_id, now=datetime.now(UTC)),
+        "Session Started",
+    )
+
+
+def reschedule_command(args: argparse.Namespace) -> int:
+    from shared import lifecycle
+
+    return _change(
+        args,
+        lambda t: lifecycle.reschedule(
+            t.table, t.event_bus, args.session_id, args.start, now=datetime.now(UTC)
+        ),
+        "Session Updated",
+    )
+
+
+def cancel_command(args: argparse.Namespace) -> int:
+    from shared import lifecycle
+
+    return _change(
+        args,
+        lambda t: lifecycle.cancel(
+            t.table, t.event_bus, args.session_id, args.reason, now=datetime.now(UTC)
+        ),
+        "Session Cancelled",
+    )
+
+
+def _change(
+    args: argparse.Namespace, change: Callable[[targets.Target], Session], detail_type: str
+) -> int:
+    """Apply an organiser's change on the target; print what became of it."""
+    from shared import lifecycle
+
+    target = targets.resolve(args)
+    try:
+        session = change(target)
+    except repository.SessionNotFoundError:
+        print(f"kbs: no session {args.session_id}", file=sys.stderr)
+        return 2
+    except lifecycle.ChangeRefusedError as exc:
+        print(f"kbs: {exc}", file=sys.stderr)
+        return 2
+    except repository.SessionChangedError:
+        print(
+            f"kbs: {args.session_id} changed meanwhile: nothing stored, try again", file=sys.stderr
+        )
+        return 1
+    except PublishError as exc:
+        print(f"kbs: {exc}; run the same command again to announce it", file=sys.stderr)
+        return 1
+    local = session.start.astimezone(ZoneInfo(session.timezone))
+    print(
+        f"{session.session_id}: {session.status.value}, starts {local:%Y-%m-%d %H:%M %Z} "
+        f"({session.timezone}), sequence {session.sequence}; "
+        f'"{detail_type}" announced on {target.event_bus}'
+    )
+    return 0
+
+
+def _iso_time(value: str) -> datetime:
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an ISO 8601 time such as 2026-12-08T10:00:00+01:00"
+        ) from None
 
 
 def list_command(args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """Rule -> SQS queue -> handler, the way a Lambda event source mapping does it.
 
-Each rule has its queue, as in the CDK stack, and each queue a polling thread: ReceiveMessage
+Each rule has its queue, as in the CDK stack (so does each work queue our code feeds), and each
+queue a polling thread: ReceiveMessage
 (a batch of up to 10, short long-polls), one SQS event per batch to the handler, then
 DeleteMessage for every record that did not fail. Records named in ``batchItemFailures`` (or
 the whole batch, if the handler raised or answered nonsense) stay in the queue, come back
@@ -17,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from infra.wiring import Function
+from infra.wiring import EventRule, Function, WorkQueue
 from kbs.local.runtime import ACCOUNT_ID, Invoker, log, log_event
 
 WAIT_SECONDS = 1  # short long-polls: a prompt stop, little idle traffic
@@ -36,14 +37,17 @@ class DeliveryPolicy:
 
 @dataclass(frozen=True)
 class Queue:
-    """The queue a rule targets, drained into ``function``, and its dead-letter queue."""
+    """The queue a rule targets (or a work queue), drained into ``function``, and its
+    dead-letter queue."""
 
     function: Function
     rule: str
+    """The name of the rule (or work queue) in the declaration."""
     name: str
     url: str
     arn: str
     dead_letter_url: str
+    trigger: EventRule | WorkQueue | None = None
 
 
 def sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:

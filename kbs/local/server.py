@@ -2,9 +2,10 @@
 
 :func:`provision` creates what the CDK stack creates, derived from the declaration: the
 table (:data:`infra.wiring.TABLE`), the app bus, one rule per :class:`~infra.wiring.EventRule`
-(its pattern, on its bus) targeting its own queue (with a dead-letter queue), one scheduled
-rule per :class:`~infra.wiring.Schedule`, the materials bucket (notifications to
-EventBridge), the verified SES sender, a configuration set and the link-signing secret.
+(its pattern, on its bus) targeting its own queue (with a dead-letter queue), one queue (with a
+dead-letter queue) per :class:`~infra.wiring.WorkQueue`, one scheduled rule per
+:class:`~infra.wiring.Schedule`, the materials bucket (notifications to EventBridge), the
+verified SES sender, a configuration set and the link-signing secret.
 
 :class:`LocalStack` runs it: moto, the gateway, the delivery pollers, the clock and the
 outbox, and ``DATA_DIR/local.json`` while it runs. moto is in memory: every start is fresh.
@@ -24,7 +25,16 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
-from infra.wiring import FUNCTIONS, EventRule, Function, Schedule
+from infra.wiring import (
+    FUNCTIONS,
+    EventRule,
+    Function,
+    Schedule,
+    WorkQueue,
+    queue_url_variable,
+    resolved_pattern,
+    work_queues,
+)
 from kbs.local.clock import Clock, ScheduledRule, Scheduler, event_time
 from kbs.local.delivery import Delivery, DeliveryPolicy, Poller, Queue, queue_arn
 from kbs.local.gateway import LOOPBACK, Gateway
@@ -74,6 +84,14 @@ class Resources:
     queues: list[Queue]
     schedules: list[ScheduledRule]
 
+    def queue_environment(self) -> dict[str, str]:
+        """The URL variable of each work queue (senders read them, as in the CDK stack)."""
+        return {
+            queue_url_variable(q.rule): q.url
+            for q in self.queues
+            if isinstance(q.trigger, WorkQueue)
+        }
+
 
 def moto_client(service: str, endpoint_url: str, region: str) -> Any:
     """A boto3 client of its own for moto (clients are thread-safe, their creation is not)."""
@@ -108,6 +126,9 @@ def provision(
     s3.put_bucket_notification_configuration(
         Bucket=names.bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
     )
+    s3.put_bucket_versioning(  # as in the CDK stack: every upload is a version of its own
+        Bucket=names.bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
     ses = aws("sesv2")
     ses.create_configuration_set(ConfigurationSetName=names.configuration_set)
     ses.create_email_identity(  # moto verifies it at once
@@ -121,6 +142,10 @@ def provision(
         _rule_to_queue(aws("events"), aws("sqs"), fn, rule, names, region, policy)
         for fn in functions
         for rule in fn.of_kind(EventRule)
+    ]
+    queues += [
+        _work_queue(aws("sqs"), fn, queue, names, region, policy)
+        for fn, queue in work_queues(functions).values()
     ]
     schedules = [
         # Stored for parity (moto never fires it, nor can it invoke a Lambda target).
@@ -142,6 +167,38 @@ def _rule_to_queue(
 ) -> Queue:
     """The rule, on its bus with its pattern, targeting a new queue with a dead-letter queue."""
     name = f"{names.queue_prefix}{rule.name}"
+    url, dead_letter_url = _queue_with_dead_letters(sqs, name, fn, region, policy)
+    dead_letter_arn = queue_arn(f"{name}-dlq", region)
+    bus = names.bus(rule)
+    events.put_rule(
+        Name=rule.name,
+        EventBusName=bus,
+        EventPattern=json.dumps(resolved_pattern(rule.pattern, bucket=names.bucket)),
+        Description=f"{rule.name} -> {fn.name}",
+    )
+    target = {
+        "Id": fn.name,
+        "Arn": queue_arn(name, region),
+        "DeadLetterConfig": {"Arn": dead_letter_arn},
+        "InputTransformer": WHOLE_EVENT,
+    }
+    events.put_targets(Rule=rule.name, EventBusName=bus, Targets=[target])
+    return Queue(fn, rule.name, name, url, queue_arn(name, region), dead_letter_url, rule)
+
+
+def _work_queue(
+    sqs: Any, fn: Function, spec: WorkQueue, names: Names, region: str, policy: DeliveryPolicy
+) -> Queue:
+    """A queue our code feeds, with a dead-letter queue, drained into ``fn``."""
+    name = f"{names.queue_prefix}{spec.name}"
+    url, dead_letter_url = _queue_with_dead_letters(sqs, name, fn, region, policy)
+    return Queue(fn, spec.name, name, url, queue_arn(name, region), dead_letter_url, spec)
+
+
+def _queue_with_dead_letters(
+    sqs: Any, name: str, fn: Function, region: str, policy: DeliveryPolicy
+) -> tuple[str, str]:
+    """Queue ``name`` (visibility timeout for ``fn``) and ``{name}-dlq``; both URLs."""
     retention = policy.dead_letter_retention_days * 24 * 3600
     dead_letter_url = sqs.create_queue(
         QueueName=f"{name}-dlq", Attributes={"MessageRetentionPeriod": str(retention)}
@@ -155,21 +212,7 @@ def _rule_to_queue(
             "RedrivePolicy": json.dumps(redrive),
         },
     )["QueueUrl"]
-    bus = names.bus(rule)
-    events.put_rule(
-        Name=rule.name,
-        EventBusName=bus,
-        EventPattern=json.dumps(rule.pattern),
-        Description=f"{rule.name} -> {fn.name}",
-    )
-    target = {
-        "Id": fn.name,
-        "Arn": queue_arn(name, region),
-        "DeadLetterConfig": {"Arn": dead_letter_arn},
-        "InputTransformer": WHOLE_EVENT,
-    }
-    events.put_targets(Rule=rule.name, EventBusName=bus, Targets=[target])
-    return Queue(fn, rule.name, name, url, queue_arn(name, region), dead_letter_url)
+    return url, dead_letter_url
 
 
 def _put_schedule(events: Any, schedule: Schedule) -> str:
@@ -213,6 +256,8 @@ class LocalStack:
             aws = aws_environment(endpoint, self.region)
             starting.enter_context(patched_environ({**aws, **environment}))
             resources = provision(self.functions, self.names, endpoint, self.region, self.delivery)
+            environment |= resources.queue_environment()
+            starting.enter_context(patched_environ(environment))
             invoker = Invoker(self.functions, self.region)
             outbox = Outbox(self.data_dir / "outbox")
             outbox.start()
@@ -254,7 +299,9 @@ class LocalStack:
 
     def _poller(self, queue: Queue, invoker: Invoker, endpoint: str) -> Poller:
         sqs = moto_client("sqs", endpoint, self.region)  # a client per polling thread
-        return Poller(queue, invoker, self.region, sqs, self.delivery.batch_size)
+        declared = queue.trigger if isinstance(queue.trigger, WorkQueue) else None
+        batch_size = declared.batch_size if declared else self.delivery.batch_size
+        return Poller(queue, invoker, self.region, sqs, batch_size)
 
     def _environment(self, api_url: str) -> dict[str, str]:
         """The ``KBS_*`` variables the handlers read (:class:`shared.settings.Settings`)."""

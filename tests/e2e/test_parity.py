@@ -15,9 +15,18 @@ from typing import Any
 import pytest
 from moto.events.models import EventPattern
 
-from infra.wiring import FUNCTIONS, EventRule, Function, HttpRoute
+from infra.wiring import (
+    FUNCTIONS,
+    EventRule,
+    Function,
+    HttpRoute,
+    WorkQueue,
+    queue_url_variable,
+    resolved_pattern,
+    work_queues,
+)
 from kbs.local.delivery import DeliveryPolicy
-from kbs.local.server import moto_client
+from kbs.local.server import Names, moto_client
 from tests.conftest import EVENTS
 from tests.e2e.support import Served, http, kbs, wait_for
 
@@ -26,6 +35,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 SAMPLE_PROGRAMME = EVENTS / "programme.sample.json"
 ROUTES = [(fn, route) for fn in FUNCTIONS for route in fn.of_kind(HttpRoute)]
 RULES = [(fn, rule) for fn in FUNCTIONS for rule in fn.of_kind(EventRule)]
+WORK_QUEUES = list(work_queues(FUNCTIONS).values())
 
 
 def bus_events() -> list[tuple[Path, dict[str, Any]]]:
@@ -39,7 +49,8 @@ def bus_events() -> list[tuple[Path, dict[str, Any]]]:
 
 
 def sample_for(rule: EventRule) -> dict[str, Any]:
-    pattern = EventPattern.load(json.dumps(rule.pattern))
+    # The local stack fills the bucket placeholder with its bucket, as the S3 samples name it.
+    pattern = EventPattern.load(json.dumps(resolved_pattern(rule.pattern, bucket=Names().bucket)))
     for _, event in bus_events():
         if pattern.matches_event(event):  # type: ignore[arg-type]
             return event
@@ -106,6 +117,40 @@ def _publish(info: dict[str, Any], rule: EventRule, sample: dict[str, Any]) -> N
     }
     response = moto_client("events", endpoint, region).put_events(Entries=[entry])
     assert response["FailedEntryCount"] == 0
+
+
+def work_sample(queue: WorkQueue) -> str:
+    """The body of ``events/sqs/{queue name, kebab-case}.json``: a message the queue carries."""
+    path = EVENTS / "sqs" / f"{re.sub(r'(?<!^)(?=[A-Z])', '-', queue.name).lower()}.json"
+    assert path.exists(), f"no sample message for work queue {queue.name}: add {path.name}"
+    (record,) = json.loads(path.read_text())["Records"]
+    return str(record["body"])
+
+
+@pytest.mark.parametrize(("fn", "queue"), WORK_QUEUES, ids=[q.name for _, q in WORK_QUEUES])
+def test_every_work_queue_is_provisioned_and_delivers_a_sample_message(
+    stack: Served, fn: Function, queue: WorkQueue
+) -> None:
+    import_sample_programme(stack)
+    info = stack.info
+    url = info["queues"][queue.name]
+    sqs = moto_client("sqs", info["aws_endpoint_url"], info["region"])
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    policy = DeliveryPolicy()
+    dead_letters = info["dead_letter_queues"][queue.name].rsplit("/", 1)[-1]
+
+    sqs.send_message(QueueUrl=url, MessageBody=work_sample(queue))
+
+    handled = wait_for(lambda: stack.handled(fn.name, f"sqs {url.rsplit('/', 1)[-1]}"), timeout=30)
+    assert handled[0]["records"] == 1
+    assert handled[0]["outcome"] == "ok", handled
+    assert [f for f in FUNCTIONS if queue.name in f.access.send_to], "nothing sends to it"
+    assert info["environment"][queue_url_variable(queue.name)] == url
+    timeout = int(attributes["VisibilityTimeout"])
+    assert timeout == policy.visibility_timeout_factor * fn.timeout_seconds
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["maxReceiveCount"] == policy.max_receive_count
+    assert redrive["deadLetterTargetArn"].endswith(f":{dead_letters}")
 
 
 def test_kbs_invoke_runs_a_handler_on_a_sample_event(stack: Served) -> None:

@@ -17,7 +17,7 @@ EXERCISER = wiring.Function(
         wiring.Schedule("EveryFiveMinutes", "rate(5 minutes)"),
         wiring.Schedule("Nightly", "cron(0 2 * * ? *)"),
         wiring.EventRule(
-            "MaterialUploaded",
+            "ExerciserUploads",
             {
                 "source": ["aws.s3"],
                 "detail-type": ["Object Created"],

@@ -29,6 +29,16 @@ def bus_kind(synth: Synth, rule: dict[str, Any]) -> str:
     return "app"
 
 
+def materials_bucket_id(synth: Synth) -> str:
+    """The logical id of the materials bucket (the one sending events to EventBridge)."""
+    (bucket_id,) = [
+        bucket_id
+        for bucket_id, bucket in synth.of_type("AWS::S3::Bucket").items()
+        if "NotificationConfiguration" in bucket["Properties"]
+    ]
+    return bucket_id
+
+
 def consumer_of(synth: Synth, queue_id: str) -> str:
     """The handler of the one function draining ``queue_id`` through an event source mapping."""
     handlers = [
@@ -74,8 +84,9 @@ def test_http_routes_match_the_declaration(synth: Synth) -> None:
 
 
 def test_event_rules_match_the_declaration(synth: Synth) -> None:
+    bucket = {"Ref": materials_bucket_id(synth)}  # fills the declaration's placeholder
     expected = Counter(
-        (canonical(rule.pattern), rule.bus, fn.handler)
+        (canonical(wiring.resolved_pattern(rule.pattern, bucket=bucket)), rule.bus, fn.handler)
         for fn in synth.functions
         for rule in fn.of_kind(wiring.EventRule)
     )
@@ -94,10 +105,66 @@ def test_event_rules_match_the_declaration(synth: Synth) -> None:
 
 
 def test_event_rule_queues_are_drained_in_batches_with_partial_failures(synth: Synth) -> None:
+    work_queues = {
+        spec.batch_size for fn in synth.functions for spec in fn.of_kind(wiring.WorkQueue)
+    }
     for mapping in synth.of_type("AWS::Lambda::EventSourceMapping").values():
         props = mapping["Properties"]
-        assert props["BatchSize"] == 10
+        assert props["BatchSize"] == 10 or props["BatchSize"] in work_queues
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_work_queues_match_the_declaration(synth: Synth) -> None:
+    """Each ``WorkQueue``: one queue drained by its function as declared, and the functions
+    that may send to it, only they, granted ``sqs:SendMessage`` with its URL in their settings."""
+    declared = wiring.work_queues(synth.functions)
+    drained = {}
+    for mapping in synth.of_type("AWS::Lambda::EventSourceMapping").values():
+        props = mapping["Properties"]
+        queue_id = ref(props["EventSourceArn"])
+        if any(
+            ref(t["Arn"]) == queue_id for r in _rules(synth) for t in r["Properties"]["Targets"]
+        ):
+            continue  # an EventRule's queue
+        handler = synth.handler_of(props["FunctionName"]["Ref"])
+        drained[handler] = (queue_id, props)
+    assert {fn.handler for fn, _ in declared.values()} == set(drained)
+    for name, (consumer, spec) in declared.items():
+        queue_id, props = drained[consumer.handler]
+        assert props["BatchSize"] == spec.batch_size
+        assert props.get("ScalingConfig", {}).get("MaximumConcurrency") == spec.max_concurrency
+        assert "RedrivePolicy" in synth.resources[queue_id]["Properties"]
+        for fn in synth.functions:
+            function_id, function = _function(synth, fn)
+            variables = function["Properties"]["Environment"]["Variables"]
+            url = variables.get(wiring.queue_url_variable(name))
+            sends = _may_send(synth, function_id, queue_id)
+            assert sends == (name in fn.access.send_to), fn.name
+            assert (ref(url) == queue_id) == (name in fn.access.send_to), fn.name
+
+
+def _rules(synth: Synth) -> list[dict[str, Any]]:
+    return list(synth.of_type("AWS::Events::Rule").values())
+
+
+def _function(synth: Synth, fn: wiring.Function) -> tuple[str, dict[str, Any]]:
+    return next(
+        (function_id, function)
+        for function_id, function in synth.of_type("AWS::Lambda::Function").items()
+        if function["Properties"]["Handler"] == fn.handler
+    )
+
+
+def _may_send(synth: Synth, function_id: str, queue_id: str) -> bool:
+    """Whether the role of ``function_id`` has ``sqs:SendMessage`` on ``queue_id``."""
+    role = synth.resources[function_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    return any(
+        "sqs:SendMessage" in as_list(statement["Action"])
+        and queue_id in {ref(r) for r in as_list(statement["Resource"])}
+        for policy in synth.of_type("AWS::IAM::Policy").values()
+        if ref(policy["Properties"]["Roles"][0]) == role
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    )
 
 
 def test_schedules_match_the_declaration(synth: Synth) -> None:
@@ -126,7 +193,7 @@ def test_extended_declaration_exercises_every_trigger_kind(extended: Synth) -> N
     """Guards the parity tests above against passing vacuously."""
     kinds = {type(t) for fn in extended.functions for t in fn.triggers}
     buses = {r.bus for fn in extended.functions for r in fn.of_kind(wiring.EventRule)}
-    assert kinds == {wiring.HttpRoute, wiring.EventRule, wiring.Schedule}
+    assert kinds == {wiring.HttpRoute, wiring.EventRule, wiring.Schedule, wiring.WorkQueue}
     assert buses == {"app", "default"}
 
 

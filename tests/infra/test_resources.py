@@ -21,6 +21,11 @@ POWERTOOLS_LAYER = re.compile(
 DATA_SERVICES = ("dynamodb", "s3", "sqs", "sns", "ses", "secretsmanager", "events", "kms")
 # Settings the stack must set; ``link_secret`` is the key itself, for the local runtime only.
 LOCAL_ONLY_SETTINGS = {"link_secret"}
+# Work queue URLs: set for the functions that may send to the queue only (test_parity.py).
+PER_FUNCTION_SETTINGS = {
+    name.removeprefix("KBS_").lower()
+    for name in map(wiring.queue_url_variable, wiring.work_queues(wiring.FUNCTIONS))
+}
 
 
 def test_table_follows_the_table_spec(declared: Synth) -> None:
@@ -93,8 +98,9 @@ def test_every_lambda_runs_python_313_with_powertools_tracing_and_logs(synth: Sy
 
 def test_every_lambda_gets_the_settings_its_code_reads(synth: Synth) -> None:
     expected = {f"KBS_{name.upper()}" for name in Settings.model_fields} - {
-        f"KBS_{name.upper()}" for name in LOCAL_ONLY_SETTINGS
+        f"KBS_{name.upper()}" for name in LOCAL_ONLY_SETTINGS | PER_FUNCTION_SETTINGS
     }
+    assert set(Settings.model_fields) >= PER_FUNCTION_SETTINGS, "a work queue without a setting"
     for function in synth.of_type("AWS::Lambda::Function").values():
         variables = function["Properties"]["Environment"]["Variables"]
         assert expected <= set(variables)

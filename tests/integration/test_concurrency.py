@@ -186,3 +186,105 @@ def test_the_same_submission_delivered_concurrently_is_booked_and_sent_once(
     assert len(booking.session_registrations(TABLE_NAME, SESSION_ID)) == 1
     assert get_session(TABLE_NAME, SESSION_ID).confirmed == 1
     assert len(sent()) == 1
+
+
+def test_concurrent_cancellations_fill_freed_places_from_the_waiting_list_in_order(
+    server: Settings,
+) -> None:
+    """Confirmed registrants cancel, and waitlisted ones leave, all at once; each request is
+    followed by its promotion run, as the "Registration Cancelled" event would trigger it."""
+    from shared import cancellation, keys, links
+
+    waiting, cancelling, later = 15, 8, NOW + timedelta(days=1)
+    for n in range(CAPACITY + waiting):  # booked one after the other: a known waitlist order
+        booking.process_submission(submission(n), now=NOW + timedelta(seconds=n), settings=server)
+    emails = [submission(n).email_key for n in range(CAPACITY + waiting)]
+    places, queue = emails[:CAPACITY], emails[CAPACITY:]
+    assert [entry.email for entry in booking.waitlist(TABLE_NAME, SESSION_ID)] == queue
+    sent_before = len(sent())
+    leaving = [queue[1], queue[4], queue[12]]  # two would be promoted, one would not
+
+    def token(email: str) -> str:
+        registration = booking.get_registration(TABLE_NAME, SESSION_ID, email)
+        assert registration is not None
+        claims = links.LinkClaims(
+            links.CANCEL,
+            registration.reference,
+            SESSION_ID,
+            links.email_hash(email),
+            later + timedelta(days=30),
+        )
+        return links.sign(claims, server.link_secret.encode())
+
+    def cancel_then_promote(email: str) -> list[Any]:
+        cancellation.cancel(token(email), now=later, settings=server)
+        return cancellation.promote_waitlisted(SESSION_ID, now=later, settings=server)
+
+    def promote_again() -> list[Any]:
+        return cancellation.promote_waitlisted(SESSION_ID, now=later, settings=server)
+
+    most, watching = 0, threading.Event()
+
+    def watch() -> None:
+        nonlocal most
+        while not watching.is_set():
+            most = max(most, get_session(TABLE_NAME, SESSION_ID).confirmed)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        results = all_at_once(
+            [partial(cancel_then_promote, e) for e in places[:cancelling] + leaving]
+            + [promote_again] * 4  # events delivered twice, as SQS may
+        )
+    finally:
+        watching.set()
+        watcher.join()
+    # A run that met another one mid-send fails; SQS delivers its event again later.
+    for result in results:
+        if isinstance(result, BaseException):
+            assert isinstance(result, mail.SendInProgressError), repr(result)
+            cancellation.promote_waitlisted(SESSION_ID, now=later, settings=server)
+
+    # Never more than the capacity, and every freed place filled from the list, in order.
+    stayed = [e for e in queue if e not in leaving]
+    promoted, still_waiting = stayed[:cancelling], stayed[cancelling:]
+    assert most <= CAPACITY
+    registrations = {
+        r.email: r.status for r in booking.session_registrations(TABLE_NAME, SESSION_ID)
+    }
+    assert {e for e, s in registrations.items() if s is RegistrationStatus.CONFIRMED} == {
+        *places[cancelling:],
+        *promoted,
+    }
+    assert {e for e, s in registrations.items() if s is RegistrationStatus.CANCELLED} == {
+        *places[:cancelling],
+        *leaving,
+    }
+    assert [entry.email for entry in booking.waitlist(TABLE_NAME, SESSION_ID)] == still_waiting
+
+    # Counters and items agree; no promotion left half done.
+    availability = get_session(TABLE_NAME, SESSION_ID)
+    statuses = Counter(registrations.values())
+    assert availability.confirmed == statuses[RegistrationStatus.CONFIRMED] == CAPACITY
+    assert availability.waitlisted == statuses[RegistrationStatus.WAITLISTED] == len(still_waiting)
+    notices = clients.table(TABLE_NAME).query(
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :notice)",
+        ExpressionAttributeValues={
+            ":pk": keys.session_pk(SESSION_ID),
+            ":notice": keys.PROMOTION_SK_PREFIX,
+        },
+    )["Items"]
+    assert notices == []
+
+    # One confirmation per promoted registrant (a leaver promoted just before leaving may have
+    # had one too), with the join link; nothing to anyone else.
+    messages = [
+        message_from_string(m.raw_data, policy=policy.default) for m in sent()[sent_before:]
+    ]
+    recipients = Counter(m["To"].addresses[0].addr_spec for m in messages)
+    assert set(recipients.values()) == {1}
+    assert set(promoted) <= set(recipients) <= {*promoted, *leaving}
+    for message in messages:
+        assert message["X-KBS-Kind"] == "confirmation"
+        assert "https://meet.example.org/kbs-07" in message.get_body(("plain",)).get_content()

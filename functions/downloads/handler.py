@@ -1,0 +1,122 @@
+"""Downloads: a session's materials for its registrants, by the signed link in their emails.
+
+``GET /materials/{material_id}?token=...`` redirects (302) to a presigned S3 URL of that exact
+version, valid five minutes; ``GET /sessions/{session_id}/materials?token=...`` lists the
+session's current materials with download links (a page, or JSON unless ``Accept`` prefers
+HTML). Whatever is wrong (no token, a forged, tampered or expired one, another session's, a
+cancelled registration, a withdrawn material) is a 403 that names no file and gives no URL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared import links, materials, pages, templates
+from shared.observability import logger, metrics, tracer
+from shared.repository import SessionNotFoundError, get_session
+from shared.responses import html_response, json_response, request_time, wants_html
+from shared.settings import get_settings
+
+RETRY_AFTER_SECONDS = 30
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+"""The token is in the URL: never cached, never sent on as a referrer."""
+DENIED = pages.Notice(
+    403,
+    "forbidden",
+    "This link does not open these materials",
+    "Materials are for the registered participants of a session, through the links in the "
+    "emails we sent them. The link may be incomplete or expired, or the material withdrawn.",
+)
+UNAVAILABLE = pages.Notice(
+    503, "unavailable", "Please try again", "The service is temporarily unavailable."
+)
+
+app = APIGatewayHttpResolver()
+
+
+@app.get("/materials/<material_id>")
+def download(material_id: str) -> Response:
+    url = materials.download_url(_token(), material_id, settings=get_settings(), now=_now())
+    metrics.add_metric(name="MaterialDownloads", unit=MetricUnit.Count, value=1)
+    logger.info("Download", extra={"material_id": material_id})
+    return Response(status_code=302, headers={"Location": url, **PRIVATE}, body="")
+
+
+@app.get("/sessions/<session_id>/materials")
+def listing(session_id: str) -> Response:
+    settings, token = get_settings(), _token()
+    registration = materials.authorise(token, session_id, settings=settings, now=_now())
+    session = get_session(settings.table_name, session_id).session
+    files = [
+        (record, links.material_url(settings.public_base_url, record.material_id, token))
+        for record in materials.current_materials(settings.table_name, session_id)
+    ]
+    metrics.add_metric(name="MaterialListings", unit=MetricUnit.Count, value=1)
+    if wants_html(app.current_event):
+        when = templates.session_time(session, registration.timezone)
+        page = pages.materials_page(session.title, when, [(r.label, url) for r, url in files])
+        return html_response(200, page, PRIVATE)
+    body = {
+        "session": {"session_id": session.session_id, "title": session.title},
+        "materials": [
+            {
+                "material_id": record.material_id,
+                "title": record.title,
+                "kind": record.kind.value,
+                "file_name": record.file_name,
+                "size": record.size,
+                "content_type": record.content_type,
+                "uploaded_at": record.uploaded_at.isoformat(),
+                "url": url,
+            }
+            for record, url in files
+        ],
+    }
+    return json_response(200, body, PRIVATE)
+
+
+@app.exception_handler([materials.AccessDeniedError, SessionNotFoundError])
+def denied(error: Exception) -> Response:
+    reason = getattr(error, "reason", "no such session")
+    metrics.add_metric(name="MaterialAccessDenied", unit=MetricUnit.Count, value=1)
+    logger.info("Materials access denied", extra={"reason": reason})
+    return _notice(DENIED)
+
+
+@app.exception_handler([ClientError, BotoCoreError])
+def unavailable(error: Exception) -> Response:
+    code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
+    metrics.add_metric(name="DependencyFailures", unit=MetricUnit.Count, value=1)
+    logger.error("Dependency failed", extra={"error": type(error).__name__, "code": code})
+    return _notice(UNAVAILABLE, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False
+)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
+
+
+def _token() -> str:
+    return app.current_event.get_query_string_value("token") or ""
+
+
+def _now() -> datetime:
+    return request_time(app.current_event)
+
+
+def _notice(notice: pages.Notice, headers: dict[str, str] | None = None) -> Response:
+    extra = {**PRIVATE, **(headers or {})}
+    if wants_html(app.current_event):
+        return html_response(notice.status, pages.notice_page(notice), extra)
+    return json_response(notice.status, {"status": notice.code, "message": notice.message}, extra)
