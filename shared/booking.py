@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from shared import ics, keys, links, mail, templates
-from shared.clients import table
+from shared.clients import table, transact_write
 from shared.event_types import REGISTRATION_CONFIRMED, REGISTRATION_WAITLISTED, SOURCE_REGISTRATIONS
 from shared.events import OutgoingEvent, publish
 from shared.models import (
@@ -250,9 +250,7 @@ def _book_session(
     for attempt in range(MAX_ATTEMPTS):
         registration = _registration(submission, session_id, status, now)
         try:
-            table(table_name).meta.client.transact_write_items(
-                TransactItems=_booking_transaction(table_name, registration)
-            )
+            transact_write(table_name, _booking_transaction(table_name, registration))
         except ClientError as exc:
             session_reason, registration_reason, *_ = cancellation_reasons(exc)
             if registration_reason["Code"] == CONDITION_FAILED:

@@ -50,7 +50,7 @@ from shared.booking import (
     registration_key,
     registration_record,
 )
-from shared.clients import table
+from shared.clients import table, transact_write
 from shared.event_types import REGISTRATION_CANCELLED, SOURCE_REGISTRATIONS
 from shared.events import OutgoingEvent, publish
 from shared.mail import SendInProgressError
@@ -502,7 +502,7 @@ def _drop_notice(table_name: str, session_id: str, email: str, reference: str) -
 
 
 def _transact(table_name: str, actions: list[dict[str, Any]]) -> None:
-    table(table_name).meta.client.transact_write_items(TransactItems=actions)
+    transact_write(table_name, actions)
 
 
 def _back_off(attempt: int) -> None:

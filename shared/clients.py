@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -35,6 +35,12 @@ def table(name: str) -> Table:
     """A cached DynamoDB Table resource."""
     with _lock:
         return _table(name)
+
+
+def transact_write(table_name: str, actions: list[dict[str, Any]]) -> None:
+    """TransactWriteItems with plain Python values: the Table resource's client serialises them
+    (the stubs type that client as the low-level one, hence the cast)."""
+    table(table_name).meta.client.transact_write_items(TransactItems=cast(Any, actions))
 
 
 @cache

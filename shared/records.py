@@ -1,15 +1,24 @@
-"""Queue records parsed into models; what was wrong is logged, never the content."""
+"""Queue records: drained in partial batches, parsed into models; what was wrong is logged,
+never the content."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from pydantic import BaseModel, ValidationError
 
-from shared.observability import logger
+from shared.observability import logger, metrics
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -32,3 +41,21 @@ def parse_record(model: type[M], record: SQSRecord) -> M:
             },
         )
         raise MalformedRecordError(record.message_id) from None
+
+
+def drain(
+    event: dict[str, Any],
+    context: LambdaContext,
+    record_handler: Callable[[SQSRecord], None],
+    *,
+    failed_metric: str,
+) -> dict[str, Any]:
+    """Run ``record_handler`` on each SQS record; the failed ones go to ``batchItemFailures``
+    (the queue retries them, then moves them to its DLQ), counted in ``failed_metric``."""
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    failed = len(response["batchItemFailures"])
+    metrics.add_metric(name=failed_metric, unit=MetricUnit.Count, value=failed)
+    return dict(response)

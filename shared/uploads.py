@@ -35,7 +35,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from shared import keys, mail, materials, milestones, templates
 from shared.booking import cancellation_reasons, query_items
-from shared.clients import client, table
+from shared.clients import client, table, transact_write
 from shared.event_types import MATERIALS_PREFIX, QUARANTINE_PREFIX
 from shared.filetypes import TYPES, MacrosError, sniff
 from shared.materials import Kind, MaterialRecord
@@ -276,7 +276,7 @@ def _record(table_name: str, record: MaterialRecord, *, announce: bool) -> bool:
         later = materials.announce_later(record.session_id, record.uploaded_at)
         actions.append({"Update": {"TableName": table_name, **later}})
     try:
-        table(table_name).meta.client.transact_write_items(TransactItems=actions)
+        transact_write(table_name, actions)
     except ClientError as exc:
         first, *_ = cancellation_reasons(exc)
         if first["Code"] == "ConditionalCheckFailed":

@@ -10,11 +10,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -23,10 +18,8 @@ from pydantic import BaseModel, Field
 from shared.cancellation import CancelledData, promote_waitlisted
 from shared.events import EventMetadata
 from shared.observability import logger, metrics, tracer
-from shared.records import parse_record
+from shared.records import drain, parse_record
 from shared.settings import get_settings
-
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 class CancelledDetail(BaseModel):
@@ -55,9 +48,4 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
-    failed = len(response["batchItemFailures"])
-    metrics.add_metric(name="PromotionRecordsFailed", unit=MetricUnit.Count, value=failed)
-    return dict(response)
+    return drain(event, context, record_handler, failed_metric="PromotionRecordsFailed")
