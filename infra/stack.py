@@ -31,10 +31,12 @@ from infra.constructs import (
     WorkQueueTrigger,
 )
 from infra.constructs.names import construct_id
-from infra.constructs.service_function import powertools_layer_arn
+from infra.constructs.service_function import RETENTION_DAYS, powertools_layer_arn
 
 # Every source our own code publishes; the archive keeps all of them.
 OUR_SOURCES = (wiring.SOURCE_REGISTRATIONS, wiring.SOURCE_SESSIONS)
+# Outputs ``DeadLetters<Name>``: JSON describing each dead-letter queue (``kbs/dead_letters.py``).
+DEAD_LETTERS_OUTPUT_PREFIX = "DeadLetters"
 
 
 class KbsStack(Stack):
@@ -74,6 +76,7 @@ class KbsStack(Stack):
             public_base_url=self._context("kbs:publicBaseUrl"),
             organiser_email=self._context("kbs:organiserEmail"),
             email_send_rate=self._context("kbs:emailSendRate"),
+            retention_days=str(self.node.try_get_context("kbs:retentionDays") or RETENTION_DAYS),
             work_queues={name: trigger.queue for name, trigger in work_queues.items()},
         )
         layer = lambda_.LayerVersion.from_layer_version_arn(
@@ -118,6 +121,14 @@ class KbsStack(Stack):
             "DeadLetterTopicArn": alarms.topic.topic_arn,
         }.items():
             CfnOutput(self, name, value=value)
+        # One per dead-letter queue: where its messages came from and go back to (`kbs dlq`).
+        for watched in alarms.watched:
+            CfnOutput(
+                self,
+                construct_id(DEAD_LETTERS_OUTPUT_PREFIX, watched.name),
+                value=self.to_json_string(watched.description()),
+                description=f"Dead letters of {watched.trigger} ({watched.function})",
+            )
 
     def _context(self, key: str) -> str:
         value = self.node.try_get_context(key)

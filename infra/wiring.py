@@ -12,6 +12,10 @@ from typing import Any, Literal
 
 from shared.event_types import (  # noqa: F401 - re-exported: the declaration names them
     AWS_S3,
+    AWS_SES,
+    EMAIL_BOUNCED,
+    EMAIL_COMPLAINED,
+    EMAIL_REJECTED,
     MATERIALS_PREFIX,
     OBJECT_CREATED,
     QUARANTINE_PREFIX,
@@ -290,6 +294,41 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
         access=Access(table="read", bucket="read", link_secret=True),
         timeout_seconds=10,
+    ),
+    Function(
+        name="email_feedback",
+        handler="functions.email_feedback.handler.handler",
+        description="SES bounces and complaints: the addresses go on the suppression list",
+        triggers=(
+            EventRule(
+                "EmailFeedback",
+                detail_types(AWS_SES, EMAIL_BOUNCED, EMAIL_COMPLAINED, EMAIL_REJECTED),
+                bus="default",  # SES publishes sending events to the default bus only
+            ),
+        ),
+        access=Access(table="write"),
+        timeout_seconds=30,
+    ),
+    Function(
+        name="unsubscribe",
+        handler="functions.unsubscribe.handler.handler",
+        description="Registrants stop all email by the signed link (RFC 8058 one-click too)",
+        triggers=(HttpRoute("GET", "/unsubscribe"), HttpRoute("POST", "/unsubscribe")),
+        access=Access(table="write", link_secret=True),
+        timeout_seconds=10,
+    ),
+    Function(
+        name="privacy",
+        handler="functions.privacy.handler.handler",
+        description="Registrants export or erase their personal data by the signed link",
+        triggers=(
+            HttpRoute("GET", "/privacy"),
+            HttpRoute("POST", "/privacy/export"),
+            HttpRoute("POST", "/privacy/erase"),
+        ),
+        # publish_events: erasing cancels places ("Registration Cancelled" promotes the waitlist).
+        access=Access(table="write", publish_events=True, link_secret=True),
+        timeout_seconds=30,
     ),
 )
 

@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from kbs.target import TargetError
 
 # Each module defines ``register(subparsers)``; commands set ``func(args) -> int``.
-COMMAND_MODULES = ("kbs.commands.sessions", "kbs.commands.materials", "kbs.commands.local")
+COMMAND_MODULES = (
+    "kbs.commands.sessions",
+    "kbs.commands.materials",
+    "kbs.commands.suppressions",
+    "kbs.commands.registrants",
+    "kbs.commands.local",
+    "kbs.commands.dlq",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,7 +25,17 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from shared import ics, keys, links, mail, templates
+from shared import (
+    ics,
+    keys,
+    links,
+    mail,
+    privacy_link,
+    retention,
+    suppression,
+    templates,
+    unsubscribe,
+)
 from shared.clients import table, transact_write
 from shared.event_types import REGISTRATION_CONFIRMED, REGISTRATION_WAITLISTED, SOURCE_REGISTRATIONS
 from shared.events import OutgoingEvent, publish
@@ -43,6 +53,7 @@ from shared.secrets import signing_keys
 from shared.settings import Settings
 
 MAX_ATTEMPTS = 8
+DEFAULT_RETENTION_DAYS = 365
 LINK_VALIDITY_AFTER_END = timedelta(days=30)
 _OPEN = (SessionStatus.OPEN.value, SessionStatus.LIVE.value)
 CONDITION_FAILED = "ConditionalCheckFailed"
@@ -100,7 +111,10 @@ def process_submission(
     processed, sends and publishes nothing; after a crash it completes what is missing (the
     email is sent once, see :func:`shared.mail.send_once`).
     """
-    outcomes = book(settings.table_name, submission, now)
+    outcomes = book(settings.table_name, submission, now, retention_days=settings.retention_days)
+    # A new request lifts the address's unsubscribe (never a bounce or complaint): before the
+    # confirmation, which the check in ``mail.send_once`` would otherwise skip.
+    suppression.renewed(settings.table_name, submission.email, submission.submitted_at)
     for outcome in outcomes:
         logger.info(
             "Booking outcome",
@@ -125,11 +139,19 @@ def process_submission(
 
 
 def book(
-    table_name: str, submission: RegistrationSubmission, now: datetime
+    table_name: str,
+    submission: RegistrationSubmission,
+    now: datetime,
+    *,
+    retention_days: int = DEFAULT_RETENTION_DAYS,
 ) -> list[BookingOutcome]:
-    """Book each session of the submission (see module doc); ``now`` is the event time."""
+    """Book each session of the submission (see module doc); ``now`` is the event time.
+
+    Items carry the TTL ``expiration``: ``retention_days`` after the session ends
+    (:mod:`shared.retention`).
+    """
     return [
-        _book_session(table_name, submission, session_id, now)
+        _book_session(table_name, submission, session_id, now, retention_days)
         for session_id in dict.fromkeys(submission.sessions)
     ]
 
@@ -143,9 +165,11 @@ def send_key(registration: Registration) -> str:
 # --- registration data access -------------------------------------------------------------
 
 
-def registration_item(registration: Registration) -> dict[str, Any]:
+def registration_item(registration: Registration, expiration: int | None = None) -> dict[str, Any]:
     email = normalise_email(registration.email)
+    ttl = {} if expiration is None else {retention.TTL_ATTRIBUTE: expiration}
     return {
+        **ttl,
         "PK": keys.session_pk(registration.session_id),
         "SK": keys.registration_sk(email),
         "GSI1PK": keys.registrant_gsi1pk(email),
@@ -158,9 +182,11 @@ def registration_item(registration: Registration) -> dict[str, Any]:
     }
 
 
-def waitlist_item(registration: Registration) -> dict[str, Any]:
+def waitlist_item(registration: Registration, expiration: int | None = None) -> dict[str, Any]:
     email = normalise_email(registration.email)
+    ttl = {} if expiration is None else {retention.TTL_ATTRIBUTE: expiration}
     return {
+        **ttl,
         "PK": keys.session_pk(registration.session_id),
         "SK": keys.waitlist_sk(email),
         "GSI2PK": keys.waitlist_gsi2pk(registration.session_id),
@@ -234,7 +260,11 @@ def mark_notified(
 
 
 def _book_session(
-    table_name: str, submission: RegistrationSubmission, session_id: str, now: datetime
+    table_name: str,
+    submission: RegistrationSubmission,
+    session_id: str,
+    now: datetime,
+    retention_days: int,
 ) -> BookingOutcome:
     try:
         session = get_session(table_name, session_id).session
@@ -250,7 +280,8 @@ def _book_session(
     for attempt in range(MAX_ATTEMPTS):
         registration = _registration(submission, session_id, status, now)
         try:
-            transact_write(table_name, _booking_transaction(table_name, registration))
+            expiration = retention.expiration(session, retention_days)
+            transact_write(table_name, _booking_transaction(table_name, registration, expiration))
         except ClientError as exc:
             session_reason, registration_reason, *_ = cancellation_reasons(exc)
             if registration_reason["Code"] == CONDITION_FAILED:
@@ -282,7 +313,9 @@ def _book_session(
     raise BookingContentionError(session_id)
 
 
-def _booking_transaction(table_name: str, registration: Registration) -> list[dict[str, Any]]:
+def _booking_transaction(
+    table_name: str, registration: Registration, expiration: int | None = None
+) -> list[dict[str, Any]]:
     """Counter update on the session META + the registration (+ its waitlist entry)."""
     confirm = registration.status is RegistrationStatus.CONFIRMED
     capacity = (
@@ -311,7 +344,7 @@ def _booking_transaction(table_name: str, registration: Registration) -> list[di
         {
             "Put": {
                 "TableName": table_name,
-                "Item": registration_item(registration),
+                "Item": registration_item(registration, expiration),
                 # New, or replacing a cancelled registration of an earlier submission.
                 "ConditionExpression": "attribute_not_exists(PK) OR "
                 "(#status = :cancelled AND #reference <> :reference)",
@@ -324,7 +357,8 @@ def _booking_transaction(table_name: str, registration: Registration) -> list[di
         },
     ]
     if not confirm:
-        actions.append({"Put": {"TableName": table_name, "Item": waitlist_item(registration)}})
+        waiting = waitlist_item(registration, expiration)
+        actions.append({"Put": {"TableName": table_name, "Item": waiting}})
     return actions
 
 
@@ -439,6 +473,8 @@ def notify(
         date=now,
         calendar=calendar,
         kind=kind,
+        unsubscribe_url=unsubscribe.link_for(registration, session, settings=settings),
+        privacy_url=privacy_link.link_for(registration, session, settings=settings),
     )
     mail.send_once(
         settings.table_name,

@@ -33,7 +33,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from shared import keys, links
+from shared import keys, links, retention
 from shared.booking import (
     CONDITION_FAILED,
     CONFLICT,
@@ -165,6 +165,23 @@ def cancel(
     registration = registration.model_copy(update={"status": _CANCELLED})
     _announce(settings, registration, cancelled, now, correlation_id)
     return Cancellation(CancelOutcome.CANCELLED, registration, session, cancelled.previous_status)
+
+
+def cancel_registration(
+    registration: Registration,
+    *,
+    now: datetime,
+    settings: Settings,
+    correlation_id: str | None = None,
+) -> CancelledData | None:
+    """Cancel a registration found otherwise than by its link (an erasure: :mod:`shared.privacy`)
+    exactly as its link would: place or waitlist entry given back, "Registration Cancelled"
+    published (so the waiting list is promoted). None if it was cancelled already."""
+    cancelled = _cancel(settings.table_name, registration, now)
+    if cancelled is not None:
+        registration = registration.model_copy(update={"status": _CANCELLED})
+        _announce(settings, registration, cancelled, now, correlation_id)
+    return cancelled
 
 
 def _claims(token: str, now: datetime, settings: Settings) -> links.LinkClaims:
@@ -303,7 +320,8 @@ def promote_waitlisted(
     crashed run left. Returns the registrations promoted by this run.
     """
     promoted = []
-    for registration, session in _promote(settings.table_name, session_id, now):
+    promotions = _promote(settings.table_name, session_id, now, settings.retention_days)
+    for registration, session in promotions:
         logger.info(
             "Waitlisted registrant promoted",
             extra={"reference": registration.reference, "session_id": session_id},
@@ -317,7 +335,7 @@ def promote_waitlisted(
 
 
 def _promote(
-    table_name: str, session_id: str, now: datetime
+    table_name: str, session_id: str, now: datetime, retention_days: int
 ) -> Iterator[tuple[Registration, Session]]:
     """Promote the first waiting registrant while a place is free; yield each promoted."""
     past: dict[str, Any] | None = None  # index position past entries found stale
@@ -344,7 +362,8 @@ def _promote(
             continue
         promoted = registration.model_copy(update={"status": _CONFIRMED})
         try:
-            _transact(table_name, _promotion_transaction(table_name, promoted, now))
+            expiration = retention.expiration(session, retention_days)
+            _transact(table_name, _promotion_transaction(table_name, promoted, now, expiration))
         except ClientError as exc:
             session_reason, *others = cancellation_reasons(exc)
             if session_reason["Code"] == CONDITION_FAILED:
@@ -380,7 +399,7 @@ def _first_waiting(
 
 
 def _promotion_transaction(
-    table_name: str, promoted: Registration, now: datetime
+    table_name: str, promoted: Registration, now: datetime, expiration: int
 ) -> list[dict[str, Any]]:
     """Counters (first, for the reasons), registration, waitlist entry, promotion notice."""
     reference = {":reference": promoted.reference}
@@ -440,6 +459,7 @@ def _promotion_transaction(
                     "email": promoted.email,
                     "reference": promoted.reference,
                     "promoted_at": now.isoformat(),
+                    retention.TTL_ATTRIBUTE: expiration,
                 },
             }
         },

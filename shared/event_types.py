@@ -25,3 +25,8 @@ OBJECT_CREATED = "Object Created"
 MATERIALS_PREFIX = "sessions/"
 MATERIAL_KINDS = ("slides", "guidance")
 QUARANTINE_PREFIX = "quarantine/"
+
+AWS_SES = "aws.ses"  # not ours: the configuration set's event destination, on the default bus
+EMAIL_BOUNCED = "Email Bounced"
+EMAIL_COMPLAINED = "Email Complaint Received"
+EMAIL_REJECTED = "Email Rejected"

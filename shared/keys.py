@@ -19,6 +19,8 @@ Access patterns (all Query or GetItem, never Scan):
 | a session's materials, all versions  | Query GSI2  GSI2PK=MATERIALS#{id}  (GSI2SK = uploaded)  |
 | quarantined uploads, oldest first    | Query GSI2  GSI2PK=QUARANTINE  (GSI2SK = uploaded)      |
 | materials announcements now due      | Query GSI1  GSI1PK=MATERIALS_DUE  GSI1SK <= now         |
+| an address's suppression (each send) | GetItem  PK=SUPPRESSED#{email}  SK=SUPPRESSION          |
+| suppressions, oldest first           | Query GSI1  GSI1PK=SUPPRESSIONS  (GSI1SK = at#email)    |
 
 Email addresses in keys are always the canonical lower-case form.
 
@@ -26,7 +28,8 @@ Items:
 
 - Session ``PK=SESSION#{id} SK=META`` (:mod:`shared.repository`), with its booking counters
   and a ``milestone#{name}`` map per piece of once-only work done for it (a reminder, a
-  notice, its start or end: :mod:`shared.milestones`); no personal data.
+  notice, its start or end: :mod:`shared.milestones`), and ``erased``, the count of its
+  registrations erased on request (:mod:`shared.privacy`); no personal data.
 - Registration ``PK=SESSION#{id} SK=REG#{email}``, confirmed or waitlisted alike:
   ``GSI1PK=REGISTRANT#{email} GSI1SK=SESSION#{id}`` and
   ``GSI2PK=REF#{reference} GSI2SK=SESSION#{id}`` (one reference covers every session of
@@ -42,6 +45,9 @@ Items:
 - Promotion notice ``PK=SESSION#{id} SK=PROMOTED#{email}`` (``reference``): written in the
   transaction that promotes a waitlisted registrant, deleted once they were emailed and the
   promotion announced, so a crash in between is completed by the next promotion run.
+- Registrations, waitlist entries and promotion notices hold personal data: each carries the
+  TTL ``expiration``, the retention period after its session ends (:mod:`shared.retention`),
+  and an erasure finds them all from the registrant's GSI1 key (:mod:`shared.privacy`).
 - Send-once record ``PK=EMAIL#{key} SK=EMAIL``: ``state`` sending (with ``lease_until``)
   or sent (with the SES ``message_id``); no personal data.
 - Upload ``PK=UPLOAD#{id} SK=UPLOAD`` (:mod:`shared.materials`), one per S3 object version
@@ -52,6 +58,11 @@ Items:
 - Materials announcement ``PK=SESSION#{id} SK=MATERIALS_DUE``: uploads after the session
   ended not yet announced (``uploads``), due at ``due`` (``GSI1PK=MATERIALS_DUE``,
   ``GSI1SK={due}``); deleted once announced.
+- Suppression ``PK=SUPPRESSED#{email} SK=SUPPRESSION`` (:mod:`shared.suppression`): no email
+  goes to the address (``reason`` bounced, complained or unsubscribed, ``suppressed_at``, SES
+  ``feedback_id``); ``GSI1PK=SUPPRESSIONS GSI1SK={suppressed at}#{email}``. Holds the address:
+  it is the do-not-contact list. The address's registrations carry ``suppressed`` (the reason)
+  and ``suppressed_at`` while it lasts.
 """
 
 from __future__ import annotations
@@ -132,3 +143,15 @@ def upload_pk(upload_id: str) -> str:
 
 def materials_gsi2pk(session_id: str) -> str:
     return f"MATERIALS#{session_id}"
+
+
+SUPPRESSION_SK = "SUPPRESSION"
+SUPPRESSIONS = "SUPPRESSIONS"
+
+
+def suppression_pk(email_key: str) -> str:
+    return f"SUPPRESSED#{email_key}"
+
+
+def suppressions_gsi1sk(suppressed_at: datetime, email_key: str) -> str:
+    return f"{sortable_time(suppressed_at)}#{email_key}"

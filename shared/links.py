@@ -29,6 +29,12 @@ CANCEL = "cancel"
 CANCEL_PATH = "/registrations/cancel"
 MATERIALS = "materials"
 """A registrant's key to a session's materials: its list and each file's download."""
+UNSUBSCRIBE = "unsubscribe"
+"""No more email to the address a registration's link was sent to (:mod:`shared.unsubscribe`)."""
+UNSUBSCRIBE_PATH = "/unsubscribe"
+PRIVACY = "privacy"
+"""A registrant's key to their own data: export it or have it erased (:mod:`shared.privacy`)."""
+PRIVACY_PATH = "/privacy"
 
 Reason = Literal["malformed", "signature", "purpose", "expired"]
 
@@ -122,6 +128,20 @@ def cancel_url(
     return f"{base_url.rstrip('/')}{CANCEL_PATH}?{urlencode({'token': sign(claims, key)})}"
 
 
+def unsubscribe_url(
+    base_url: str,
+    *,
+    reference: str,
+    session_id: str,
+    email: str,
+    expires_at: datetime,
+    key: bytes,
+) -> str:
+    """``{base_url}/unsubscribe?token=...``: the footer link and ``List-Unsubscribe`` URL."""
+    claims = LinkClaims(UNSUBSCRIBE, reference, session_id, email_hash(email), expires_at)
+    return f"{base_url.rstrip('/')}{UNSUBSCRIBE_PATH}?{urlencode({'token': sign(claims, key)})}"
+
+
 def materials_token(
     *, reference: str, session_id: str, email: str, expires_at: datetime, key: bytes
 ) -> str:
@@ -138,6 +158,21 @@ def materials_list_url(base_url: str, session_id: str, token: str) -> str:
     """``{base_url}/sessions/{session_id}/materials?token=...``: the session's materials."""
     path = f"/sessions/{session_id}/materials"
     return f"{base_url.rstrip('/')}{path}?{urlencode({'token': token})}"
+
+
+def privacy_url(
+    base_url: str,
+    *,
+    reference: str,
+    session_id: str,
+    email: str,
+    expires_at: datetime,
+    key: bytes,
+) -> str:
+    """``{base_url}/privacy?token=...``: the "your data" page (export or erase) of one registrant,
+    named by one of their registrations."""
+    claims = LinkClaims(PRIVACY, reference, session_id, email_hash(email), expires_at)
+    return f"{base_url.rstrip('/')}{PRIVACY_PATH}?{urlencode({'token': sign(claims, key)})}"
 
 
 def _mac(key: bytes, segment: str) -> bytes:

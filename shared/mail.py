@@ -10,6 +10,14 @@ sends; within the lease a retry raises :class:`SendInProgressError` and is retri
 dies *after* SES accepted the message but before the record is marked ``sent``, the retry
 after the lease sends a second copy: at most one duplicate, in a window of one DynamoDB write.
 SES refusing the message (a ``ClientError``) releases the claim at once.
+
+Suppression: :func:`send_once` is also the one place that honours the suppression list
+(:mod:`shared.suppression`): a message to a suppressed address is skipped and reported
+(``SendResult.suppressed``), neither an error nor retried, and claims nothing, so it would go
+out if the suppression were lifted before a retry.
+
+Unsubscribe: a message to a registrant carries its unsubscribe link in the body and in the
+``List-Unsubscribe`` and ``List-Unsubscribe-Post`` headers (RFC 8058 one-click).
 """
 
 from __future__ import annotations
@@ -27,10 +35,10 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from shared import keys
+from shared import keys, suppression
 from shared.clients import client, table
 from shared.observability import logger
-from shared.templates import SERIES, EmailContent
+from shared.templates import SERIES, EmailContent, with_privacy_link, with_unsubscribe
 
 SENDER_NAME = SERIES
 CALENDAR_FILENAME = "invite.ics"
@@ -38,7 +46,9 @@ LEASE_SECONDS = 300
 """Longer than the function timeout, so a live sender is never overtaken."""
 
 # CRLF line endings; bodies that are not 7-bit get quoted-printable or base64 (SES-safe).
-_POLICY = policy.SMTP.clone(cte_type="7bit")
+# Headers stored raw (``set_raw``: ``List-Unsubscribe``) are written as given, never refolded
+# into RFC 2047 encoded words, which mail providers would not read as a URL.
+_POLICY = policy.SMTP.clone(cte_type="7bit", refold_source="none")
 
 
 class SendInProgressError(RuntimeError):
@@ -49,7 +59,9 @@ class SendInProgressError(RuntimeError):
 class SendResult:
     message_id: str
     sent_now: bool
-    """False when the record shows the message was already sent."""
+    """False when the record shows the message was already sent (or it was suppressed)."""
+    suppressed: str = ""
+    """The suppression reason when the message was skipped (``message_id`` is then empty)."""
 
 
 def build_message(
@@ -62,12 +74,16 @@ def build_message(
     calendar: str | None = None,
     calendar_method: Literal["REQUEST", "CANCEL"] = "REQUEST",
     kind: str = "",
+    unsubscribe_url: str | None = None,
+    privacy_url: str | None = None,
 ) -> EmailMessage:
     """multipart/mixed > (multipart/alternative > text, html) + text/calendar ``invite.ics``.
 
     Display names and the subject are stripped of control characters, so user input cannot
     add headers; non-ASCII is RFC 2047-encoded by the email package. ``kind`` (e.g.
     ``confirmation``) goes in an ``X-KBS-Kind`` header for sorting the mail log.
+    ``unsubscribe_url`` (every email to a registrant) is added to the body's footer and to the
+    RFC 8058 one-click headers.
     """
     message = EmailMessage(policy=_POLICY)
     message["From"] = Address(display_name=SENDER_NAME, addr_spec=_address(sender))
@@ -77,6 +93,14 @@ def build_message(
     message["Auto-Submitted"] = "auto-generated"
     if kind:
         message["X-KBS-Kind"] = header_text(kind)
+    if unsubscribe_url:
+        content = with_unsubscribe(content, unsubscribe_url)
+        if not unsubscribe_url.isascii() or not unsubscribe_url.isprintable():
+            raise ValueError("invalid unsubscribe URL")
+        message.set_raw("List-Unsubscribe", f"<{unsubscribe_url}>")
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if privacy_url:  # the registrant's "your data" link (shared.privacy), last in the footer
+        content = with_privacy_link(content, privacy_url)
     message.set_content(content.text)
     message.add_alternative(content.html, subtype="html")
     if calendar is not None:
@@ -103,12 +127,20 @@ def send_once(
     configuration_set: str = "",
     lease_seconds: int = LEASE_SECONDS,
     clock: Callable[[], float] = time.time,
+    suppressions: suppression.Snapshot | None = None,
 ) -> SendResult:
-    """Send ``message`` through SES unless ``send_key`` was already sent (see module doc).
+    """Send ``message`` through SES unless ``send_key`` was already sent or its recipient is
+    suppressed (see module doc).
 
     The lease runs on the wall clock (``clock``): it guards against crashed workers, not
-    business time.
+    business time. ``suppressions``: the recipients of a batch looked up at once; any address
+    it does not cover is looked up here.
     """
+    recipients = [a.addr_spec for a in message["To"].addresses]
+    reason = suppression.blocked(table_name, recipients, suppressions)
+    if reason:
+        logger.info("Email suppressed", extra={"send_key": send_key, "reason": reason})
+        return SendResult(message_id="", sent_now=False, suppressed=reason)
     records = table(table_name)
     key = {"PK": keys.email_pk(send_key), "SK": keys.EMAIL_SK}
     claim = uuid.uuid4().hex

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
-from shared import ics, keys, mail, materials, templates
+from shared import ics, keys, mail, materials, privacy_link, suppression, templates, unsubscribe
 from shared.booking import registration_from_item
 from shared.clients import table
 from shared.models import Registration, RegistrationStatus, Session
@@ -82,10 +82,15 @@ def send_batch(batch: EmailBatch, *, settings: Settings, pace: Pace) -> int:
         if batch.kind in WITH_MATERIALS
         else []
     )
-    sent = refused = 0
-    for registration in registrations(settings.table_name, session.session_id, batch.recipients):
-        if not addressed(batch.kind, registration, batch.moment):
-            continue
+    sent = refused = suppressed = 0
+    recipients = [
+        registration
+        for registration in registrations(settings.table_name, session.session_id, batch.recipients)
+        if addressed(batch.kind, registration, batch.moment)
+    ]
+    # One BatchGetItem for the batch's suppressions; ``send_once`` checks each send against it.
+    known = suppression.lookup(settings.table_name, [r.email for r in recipients])
+    for registration in recipients:
         key = send_key(batch, registration)
         files = materials.for_registrant(
             uploaded, registration, settings=settings, now=batch.moment
@@ -94,7 +99,11 @@ def send_batch(batch: EmailBatch, *, settings: Settings, pace: Pace) -> int:
         pace.wait()
         try:
             result = mail.send_once(
-                settings.table_name, key, message, configuration_set=settings.configuration_set
+                settings.table_name,
+                key,
+                message,
+                configuration_set=settings.configuration_set,
+                suppressions=known,
             )
         except ClientError as exc:
             code = exc.response["Error"]["Code"]
@@ -103,10 +112,14 @@ def send_batch(batch: EmailBatch, *, settings: Settings, pace: Pace) -> int:
             logger.warning("Notice refused", extra={"send_key": key, "code": code})
             refused += 1
             continue
+        suppressed += bool(result.suppressed)
         if result.sent_now:
             pace.sent()
             sent += 1
-    logger.info("Notice batch sent", extra={**_facts(batch), "sent": sent, "refused": refused})
+    logger.info(
+        "Notice batch sent",
+        extra={**_facts(batch), "sent": sent, "refused": refused, "suppressed": suppressed},
+    )
     if refused:
         raise NoticeRefusedError(f"{refused} notice(s) refused by SES")
     return sent
@@ -144,6 +157,8 @@ def render(
         calendar=calendar,
         calendar_method=method or "REQUEST",
         kind=batch.kind.value,
+        privacy_url=privacy_link.link_for(registration, session, settings=settings),
+        unsubscribe_url=unsubscribe.link_for(registration, session, settings=settings),
     )
 
 

@@ -117,7 +117,9 @@ def applies(kind: NoticeKind, session: Session, notice_version: str) -> bool:
 def addressed(kind: NoticeKind, registration: Registration, moment: datetime) -> bool:
     """Whether ``registration`` receives a notice of ``kind`` sent for ``moment``.
 
-    The one place deciding who gets a notice: suppression (bounces, complaints) belongs here.
+    The one place deciding who gets a notice by status and time. Suppression (bounces,
+    complaints, unsubscribes) is checked for every email, notices included, in
+    :func:`shared.mail.send_once`.
     """
     return registration.status in SPECS[kind].audience and registration.registered_at <= moment
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from shared.models import Session, SessionAvailability
@@ -264,6 +265,65 @@ LINK_UNAVAILABLE = Notice(
 )
 
 
+# --- unsubscribe (``/unsubscribe``, shared/unsubscribe.py) ---------------------------------
+
+
+def unsubscribe_page(token: str) -> str:
+    """The step before unsubscribing: what it does, and a button that posts the link back."""
+    action = escape(f"unsubscribe?{urlencode({'token': token})}", quote=True)
+    body = (
+        "<h1>Stop emails from the Knowledge Building Series?</h1>\n"
+        "<p>You will receive no more emails from us: no confirmations, reminders, join links, "
+        "notices of changes or materials, for any session.</p>\n"
+        "<p>Your registrations are kept. If you register again later, emails start again.</p>\n"
+        f'<form method="post" action="{action}">\n'
+        f'<input type="hidden" name="token" value="{escape(token)}">\n'
+        '<button type="submit">Unsubscribe</button>\n</form>\n'
+        "<p>To keep receiving emails, just close this page: nothing changes unless you press "
+        "the button.</p>"
+    )
+    return _document("Unsubscribe", body)
+
+
+UNSUBSCRIBED = Notice(
+    200,
+    "unsubscribed",
+    "You are unsubscribed",
+    "We will send you no more emails. If you register again later, emails start again.",
+)
+ALREADY_UNSUBSCRIBED = Notice(
+    200,
+    "already_unsubscribed",
+    "You are unsubscribed",
+    f"We already send no emails to this address. {UNCHANGED}",
+)
+UNSUBSCRIBE_MISSING = Notice(
+    400,
+    "missing_token",
+    "This link is incomplete",
+    f"Please open the unsubscribe link from your email exactly as it was sent. {UNCHANGED}",
+)
+UNSUBSCRIBE_INVALID = Notice(
+    403,
+    "invalid_link",
+    "This link is not valid",
+    "The link has been altered or cut short. Please open the unsubscribe link from your "
+    f"email exactly as it was sent. {UNCHANGED}",
+)
+UNSUBSCRIBE_EXPIRED = Notice(
+    403,
+    "expired_link",
+    "This link has expired",
+    f"The link can no longer be used. {UNCHANGED} Please use the link in a recent email.",
+)
+UNSUBSCRIBE_NOT_FOUND = Notice(
+    404,
+    "not_found",
+    "Registration not found",
+    f"No registration matches this link. {UNCHANGED}",
+)
+
+
 def cancel_page(
     *, session_title: str, when: str, reference: str, waitlisted: bool, token: str
 ) -> str:
@@ -298,3 +358,54 @@ def notice_page(notice: Notice, session_title: str = "", when: str = "") -> str:
 
 def _session_paragraph(title: str, when: str) -> str:
     return f"<p><strong>{escape(title)}</strong><br>{escape(when)}</p>"
+
+
+# --- a registrant's own data (``/privacy``: shared/privacy.py) -------------------------------
+
+
+def privacy_page(token: str, retention_days: int) -> str:
+    """The "your data" page: export or erase, each a button that posts the token."""
+    body = (
+        "<h1>Your personal data</h1>\n"
+        "<p>We hold your name, email address, organisation, country and the details of your "
+        "registrations, only to run the series, and delete them "
+        f"{retention_days} days after each session.</p>\n"
+        '<form method="post" action="privacy/export">\n'
+        f'<input type="hidden" name="token" value="{escape(token)}">\n'
+        '<button type="submit">Download my data (JSON)</button>\n</form>\n'
+        '<form method="post" action="privacy/erase">\n'
+        f'<input type="hidden" name="token" value="{escape(token)}">\n'
+        "<p>Erasing your data cancels your places in sessions still to come (they go to the "
+        "waiting list) and removes every registration of this address. It cannot be undone.</p>"
+        '\n<button type="submit">Erase my data</button>\n</form>\n'
+        "<p>Nothing changes unless you press a button.</p>"
+    )
+    return _document("Your personal data", body)
+
+
+ERASED = Notice(
+    200,
+    "erased",
+    "Your data has been erased",
+    "We no longer hold your registrations or any other personal data of this address. Places "
+    "you held in coming sessions have been offered to the waiting list.",
+)
+NOTHING_HELD = Notice(
+    404,
+    "nothing_held",
+    "No data held",
+    f"We hold no personal data under this link: it was erased, or has expired. {UNCHANGED}",
+)
+PRIVACY_INVALID_LINK = Notice(
+    403,
+    "invalid_link",
+    "This link is not valid",
+    "The link has been altered, cut short or has expired. Please open the link from your most "
+    f"recent email exactly as it was sent. {UNCHANGED}",
+)
+PRIVACY_MISSING_LINK = Notice(
+    400,
+    "missing_token",
+    "This link is incomplete",
+    f"Please open the link from your email exactly as it was sent. {UNCHANGED}",
+)

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     email_batches_queue_url: str = ""
     # SES sends a second per email sender (0: unpaced); times its concurrency, the account's rate.
     email_send_rate: float = 0.0
+    # Personal data is kept this many days after its session ends (DynamoDB TTL ``expiration``).
+    retention_days: int = Field(default=365, ge=1)
 
 
 @lru_cache(maxsize=1)

@@ -266,6 +266,39 @@ def material_rejected(key: str, reason: str, quarantine_key: str) -> EmailConten
     )
 
 
+UNSUBSCRIBE_LABEL = (
+    f"You receive this email because you registered for the {SERIES}. "
+    "To receive no more emails from us:"
+)
+
+
+def with_unsubscribe(content: EmailContent, url: str) -> EmailContent:
+    """``content`` with the unsubscribe link as its footer (:func:`shared.mail.build_message`)."""
+    href = html.escape(url, quote=True)
+    footer = (
+        '<hr><p style="font-size:0.85em;color:#555">'
+        f'{html.escape(UNSUBSCRIBE_LABEL)} <a href="{href}">Unsubscribe</a></p>\n'
+    )
+    page = content.html.replace("</body>", f"{footer}</body>", 1)
+    text = f"{content.text}\n--\n{UNSUBSCRIBE_LABEL}\n{url}\n"
+    return EmailContent(subject=content.subject, text=text, html=page)
+
+
+PRIVACY_LABEL = "To see the personal data we hold about you, or to have it erased:"
+
+
+def with_privacy_link(content: EmailContent, url: str) -> EmailContent:
+    """``content`` with the "your data" link (:mod:`shared.privacy`) at the end of its footer."""
+    href = html.escape(url, quote=True)
+    footer = (
+        '<p style="font-size:0.85em;color:#555">'
+        f'{html.escape(PRIVACY_LABEL)} <a href="{href}">Your data</a></p>\n'
+    )
+    page = content.html.replace("</body>", f"{footer}</body>", 1)
+    text = f"{content.text}{PRIVACY_LABEL}\n{url}\n"
+    return EmailContent(subject=content.subject, text=text, html=page)
+
+
 def _materials(materials: Sequence[Material], heading: str) -> list[Block]:
     if not materials:
         return []

@@ -67,4 +67,10 @@ class EventRuleTrigger(Construct):
                 self.queue, batch_size=BATCH_SIZE, report_batch_item_failures=True
             )
         )
-        alarms.watch(self.dead_letters, f"rule {spec.name}")
+        alarms.watch(
+            self.dead_letters,
+            f"rule {spec.name}",
+            trigger=spec.name,
+            function=target.spec.name,
+            source_queue=self.queue,
+        )

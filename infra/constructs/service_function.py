@@ -41,6 +41,7 @@ POWERTOOLS_LAYER_VERSION = "27"
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 SERVICE = "kbs"
 MATERIAL_MAX_BYTES = Settings.model_fields["material_max_bytes"].default
+RETENTION_DAYS = Settings.model_fields["retention_days"].default
 METRICS_NAMESPACE = "KnowledgeBuildingSeries"
 
 
@@ -64,6 +65,8 @@ class Dependencies:
     public_base_url: str
     organiser_email: str
     email_send_rate: str = "0"
+    retention_days: str = str(RETENTION_DAYS)
+    """Days personal data is kept after its session ends (``-c kbs:retentionDays=N``)."""
     work_queues: Mapping[str, sqs.IQueue] = field(default_factory=dict)
     """Each declared ``WorkQueue`` by name; functions get the URL of those they send to."""
 
@@ -80,6 +83,7 @@ class Dependencies:
             "KBS_ORGANISER_EMAIL": self.organiser_email,
             "KBS_MATERIAL_MAX_BYTES": str(MATERIAL_MAX_BYTES),
             "KBS_EMAIL_SEND_RATE": self.email_send_rate,
+            "KBS_RETENTION_DAYS": self.retention_days,
             "POWERTOOLS_SERVICE_NAME": SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -105,8 +109,6 @@ class ServiceFunction(Construct):
         self.dead_letters = (
             dead_letter_queue(self, "AsyncDeadLetters") if spec.of_kind(wiring.Schedule) else None
         )
-        if self.dead_letters:
-            alarms.watch(self.dead_letters, f"{spec.name} async")
         self.log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION)
         # Our own role instead of AWSLambdaBasicExecutionRole: logs to this log group only.
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
@@ -129,6 +131,14 @@ class ServiceFunction(Construct):
             dead_letter_queue=self.dead_letters,
             environment=deps.environment(),
         )
+        if self.dead_letters:
+            alarms.watch(
+                self.dead_letters,
+                f"{spec.name} async",
+                trigger=", ".join(s.name for s in spec.of_kind(wiring.Schedule)),
+                function=spec.name,
+                source_function=self.function,
+            )
         self._grant(spec.access, deps)
         self._acknowledge()
 

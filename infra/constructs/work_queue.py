@@ -37,7 +37,13 @@ class WorkQueueTrigger(Construct):
                 VISIBILITY_TIMEOUT_FACTOR * consumer.timeout_seconds
             ),
         )
-        alarms.watch(self.dead_letters, f"queue {spec.name}")
+        alarms.watch(
+            self.dead_letters,
+            f"queue {spec.name}",
+            trigger=spec.name,
+            function=consumer.name,
+            source_queue=self.queue,
+        )
 
     def drain_into(self, consumer: ServiceFunction) -> None:
         consumer.function.add_event_source(

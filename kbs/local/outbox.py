@@ -11,22 +11,31 @@ each call, which grows with the table). Each message's attributes, by class::
 Raw messages are written as sent (attachments included), with ``Message-ID`` and ``Date``
 added when missing, as SES does. Simple ones are rebuilt as a MIME message. Templated ones
 are written with their template name and data (moto does not keep them rendered).
+
+Erasure (``kbs registrants erase``, ``POST /privacy/erase``): :func:`forget` deletes the copies
+addressed to the person and leaves a request (``.forget/{address hash}``, no address) that the
+running outbox takes up on its next poll: it drops their messages from moto's memory too, and
+never writes them again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email import message_from_bytes, message_from_string, policy
+from email.message import EmailMessage, Message
+from email.utils import format_datetime, getaddresses
 from pathlib import Path
 from typing import Any
 
 from kbs.local.runtime import log
+from shared.links import email_hash
 
 POLL_SECONDS = 0.5
+FORGET_DIR = ".forget"
 _SAFE = re.compile(r"[^A-Za-z0-9-]")
 
 
@@ -45,6 +54,61 @@ def sent_messages() -> Iterator[tuple[str, bytes]]:
                 kind = type(message)
                 if kind in render:
                     yield message.id, render[kind](vars(message))
+
+
+def forget(directory: Path, email: str) -> int:
+    """Delete the copies addressed to ``email`` and ask the running outbox to drop them from
+    moto's memory (see module doc); the number of copies deleted."""
+    digest = email_hash(email)
+    requests = directory / FORGET_DIR
+    requests.mkdir(parents=True, exist_ok=True)
+    (requests / digest).touch()
+    return _delete_copies(directory, {digest})
+
+
+def _delete_copies(directory: Path, digests: set[str]) -> int:
+    deleted = 0
+    for path in directory.glob("*.eml"):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        if _hashes(_header_addresses(message)) & digests:
+            path.unlink(missing_ok=True)
+            deleted += 1
+    return deleted
+
+
+def _header_addresses(message: Message) -> set[str]:
+    found = set()
+    for header in ("To", "Cc", "Bcc"):
+        for value in message.get_all(header, []):
+            found |= {address for _, address in getaddresses([str(value)])}
+    return found
+
+
+def _hashes(addresses: set[str]) -> set[str]:
+    return {email_hash(address) for address in addresses if "@" in address}
+
+
+def _message_hashes(message: Any) -> set[str]:
+    """The address hashes of a message moto holds (its destinations and its headers)."""
+    destinations = message.destinations
+    addresses = set(destinations) if isinstance(destinations, list) else set()
+    if isinstance(destinations, dict):
+        addresses = {a for field in destinations.values() for a in field}
+    if hasattr(message, "raw_data"):
+        addresses |= _header_addresses(message_from_string(message.raw_data))
+    return _hashes(addresses)
+
+
+def _drop_from_moto(digests: set[str]) -> None:
+    from moto.ses.models import ses_backends
+
+    for regions in list(ses_backends.values()):
+        for backend in list(regions.values()):
+            dropped = [m for m in backend.sent_messages if _message_hashes(m) & digests]
+            backend.sent_messages[:] = [m for m in backend.sent_messages if m not in dropped]
+            for message in dropped:  # moto also tracks every model it made (for /moto-api)
+                with contextlib.suppress(AttributeError, ValueError):
+                    type(message).instances_tracked.remove(message)
 
 
 def _raw(message: dict[str, Any]) -> bytes:
@@ -98,12 +162,14 @@ class Outbox:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self._written = {path.stem.split("-", 2)[-1] for path in directory.glob("*.eml")}
+        self._forgotten: set[str] = set()
         self._count = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kbs-outbox", daemon=True)
 
     def collect(self) -> list[Path]:
         """Write the messages not written yet; their paths."""
+        self._take_up_forget_requests()
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         written = []
         for message_id, data in sent_messages():
@@ -118,6 +184,17 @@ class Outbox:
             self._written.add(key)
             written.append(path)
         return written
+
+    def _take_up_forget_requests(self) -> None:
+        requests = list((self.directory / FORGET_DIR).glob("*"))
+        if not requests:
+            return
+        digests = {path.name for path in requests}
+        self._forgotten |= digests
+        _drop_from_moto(self._forgotten)
+        _delete_copies(self.directory, digests)  # any written since the request
+        for path in requests:
+            path.unlink(missing_ok=True)
 
     def start(self) -> None:
         self._thread.start()

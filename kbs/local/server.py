@@ -13,6 +13,7 @@ outbox, and ``DATA_DIR/local.json`` while it runs. moto is in memory: every star
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -38,7 +39,7 @@ from infra.wiring import (
 from kbs.local.clock import Clock, ScheduledRule, Scheduler, event_time
 from kbs.local.delivery import Delivery, DeliveryPolicy, Poller, Queue, queue_arn
 from kbs.local.gateway import LOOPBACK, Gateway
-from kbs.local.outbox import Outbox
+from kbs.local.outbox import Outbox, forget
 from kbs.local.runtime import FAKE_CREDENTIALS, Invoker, aws_environment, patched_environ
 from kbs.local.state import DataDirLock, remove_info, write_info
 from shared.provisioning import create_table
@@ -262,6 +263,14 @@ class LocalStack:
             outbox = Outbox(self.data_dir / "outbox")
             outbox.start()
             starting.callback(outbox.stop)
+            # An erasure by link (the privacy function runs in this process) drops the copies.
+            # Imported here: handler modules (and their loggers, bound to stdout on import) stay
+            # out of commands that only import this module (``kbs invoke`` redirects stdout).
+            from shared import privacy
+
+            forget_copies = functools.partial(forget, outbox.directory)
+            privacy.ERASURE_LISTENERS.append(forget_copies)
+            starting.callback(privacy.ERASURE_LISTENERS.remove, forget_copies)
             scheduler = Scheduler(resources.schedules, self.clock, invoker, self.region)
             scheduler.start()
             starting.callback(scheduler.stop)

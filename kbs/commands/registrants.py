@@ -1,0 +1,79 @@
+"""``kbs registrants export|erase EMAIL``: a person's data subject rights, for the organisers.
+
+``export`` writes everything held about the address as JSON (to ``--out`` or stdout);
+``erase`` removes it (:mod:`shared.privacy`): places in coming sessions are cancelled first,
+so the waiting list is promoted. On a local stack the outbox's copies of their emails go too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kbs import target as targets
+
+# ``shared.privacy`` is imported by the commands (its modules' loggers stay out of other ones).
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("registrants", help="export or erase a person's data")
+    commands = parser.add_subparsers(dest="registrants_command", required=True)
+
+    export = commands.add_parser("export", help="everything held about an address, as JSON")
+    export.add_argument("email")
+    export.add_argument("--out", type=Path, help="write to this file (default: stdout)")
+    targets.add_target_arguments(export)
+    export.set_defaults(func=export_command)
+
+    erase = commands.add_parser("erase", help="remove an address's personal data everywhere")
+    erase.add_argument("email")
+    targets.add_target_arguments(erase)
+    erase.set_defaults(func=erase_command)
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from shared import privacy
+
+    target = targets.resolve(args)
+    data = privacy.export(target.table, args.email, now=datetime.now(UTC))
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}: {_summary(data)}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def erase_command(args: argparse.Namespace) -> int:
+    from shared import privacy
+    from shared.settings import Settings
+
+    target = targets.resolve(args)
+    settings = Settings(table_name=target.table, event_bus_name=target.event_bus)
+    erasure = privacy.erase(args.email, now=datetime.now(UTC), settings=settings)
+    copies = 0
+    if target.data_dir is not None:  # the local stack's outbox
+        from kbs.local.outbox import forget
+
+        copies = forget(target.data_dir / "outbox", args.email)
+    if not erasure.found and not copies:
+        print("nothing found: no personal data is held for this address")
+        return 0
+    print(
+        f"erased: {erasure.registrations} registration(s) "
+        f"({erasure.cancelled} place(s) or waitlist entries given back), "
+        f"{erasure.waitlist_entries} waitlist entr(ies), "
+        f"{erasure.promotion_notices} promotion notice(s), "
+        f"suppression {'removed' if erasure.suppression else 'none'}"
+        + (f", {copies} outbox cop(ies)" if target.data_dir is not None else "")
+    )
+    return 0
+
+
+def _summary(data: dict[str, object]) -> str:
+    counts = {k: len(v) for k, v in data.items() if isinstance(v, list)}
+    return ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())

@@ -1,0 +1,85 @@
+"""End to end on ``kbs serve``: the one-click unsubscribe of a confirmation ``.eml`` stops later
+email to that address.
+
+confirmation .eml --List-Unsubscribe URL, POST "List-Unsubscribe=One-Click" (RFC 8058)-->
+unsubscribe fn --> suppression; ``kbs sessions cancel`` --> notice to the others only
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from email.message import EmailMessage
+
+import pytest
+
+from kbs.local.outbox import POLL_SECONDS
+from tests.conftest import EVENTS
+from tests.e2e.support import Served, http, kbs, read_eml, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+LEAVING, STAYING = "leaving.buyer@example.org", "staying.buyer@example.org"
+
+
+def outbox(stack: Served) -> list[EmailMessage]:
+    return [read_eml(path) for path in sorted((stack.data_dir / "outbox").glob("*.eml"))]
+
+
+def recipient(message: EmailMessage) -> str:
+    return str(message["To"].addresses[0].addr_spec)
+
+
+def test_one_click_from_the_eml_header_stops_later_notices_to_that_address(stack: Served) -> None:
+    local = ("--local", str(stack.data_dir))
+    imported = kbs("sessions", "import", str(EVENTS / "programme.sample.json"), *local)
+    assert imported.returncode == 0, imported.stderr
+    session = http("GET", f"{stack.api_url}/sessions").json()[0]
+    for email in (LEAVING, STAYING):
+        body = {
+            "full_name": "Buyer (test)",
+            "email": email,
+            "organisation": "Sample authority (test)",
+            "country": "IE",
+            "sessions": [session["session_id"]],
+            "consent": True,
+            "website": "",
+        }
+        reply = http(
+            "POST",
+            f"{stack.api_url}/registrations",
+            json.dumps(body).encode(),
+            {"Content-Type": "application/json"},
+        )
+        assert reply.status == 202, reply.body[:300]
+    confirmations = wait_for(lambda: len(outbox(stack)) == 2 and outbox(stack), timeout=60)
+
+    # Given the List-Unsubscribe URL of the leaving registrant's confirmation
+    (message,) = [m for m in confirmations if recipient(m) == LEAVING]
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    match = re.fullmatch(
+        r"<(http://127\.0\.0\.1:\d+/unsubscribe\?token=\S+)>", str(message["List-Unsubscribe"])
+    )
+    assert match, message["List-Unsubscribe"]
+    url = match.group(1)
+
+    # When the mail provider posts the one-click request to it
+    done = http(
+        "POST",
+        url,
+        b"List-Unsubscribe=One-Click",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert done.status == 200, done.body[:300]
+    assert done.json()["status"] == "unsubscribed"
+
+    # Then a later notice (the session is cancelled) reaches only the one who stayed
+    cancelled = kbs("sessions", "cancel", session["session_id"], "--reason", "Test", *local)
+    assert cancelled.returncode == 0, cancelled.stderr
+    notices = wait_for(lambda: outbox(stack)[2:], timeout=60, what="the cancellation notice")
+    time.sleep(4 * POLL_SECONDS)  # anything else would have been written by now
+    notices = outbox(stack)[2:]
+    assert [(recipient(m), m["X-KBS-Kind"]) for m in notices] == [(STAYING, "cancellation")]
+    listed = kbs("suppressions", "list", *local)
+    assert listed.returncode == 0 and LEAVING in listed.stdout and "unsubscribed" in listed.stdout
