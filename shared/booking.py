@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from shared import (
+    erasures,
     ics,
     keys,
     links,
@@ -109,8 +110,14 @@ def process_submission(
 
     Idempotent: a replayed submission finds its registrations and, once they were fully
     processed, sends and publishes nothing; after a crash it completes what is missing (the
-    email is sent once, see :func:`shared.mail.send_once`).
+    email is sent once, see :func:`shared.mail.send_once`). A submission made before its
+    address was erased is dropped (:mod:`shared.erasures`).
     """
+    if erasures.erased_since(settings.table_name, submission.email, submission.submitted_at):
+        logger.info(
+            "Submission older than an erasure dropped", extra={"reference": submission.reference}
+        )
+        return []
     outcomes = book(settings.table_name, submission, now, retention_days=settings.retention_days)
     # A new request lifts the address's unsubscribe (never a bounce or complaint): before the
     # confirmation, which the check in ``mail.send_once`` would otherwise skip.

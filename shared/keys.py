@@ -21,6 +21,7 @@ Access patterns (all Query or GetItem, never Scan):
 | materials announcements now due      | Query GSI1  GSI1PK=MATERIALS_DUE  GSI1SK <= now         |
 | an address's suppression (each send) | GetItem  PK=SUPPRESSED#{email}  SK=SUPPRESSION          |
 | suppressions, oldest first           | Query GSI1  GSI1PK=SUPPRESSIONS  (GSI1SK = at#email)    |
+| an address erased (each submission)  | GetItem  PK=ERASED#{sha256(email)}  SK=ERASURE          |
 
 Email addresses in keys are always the canonical lower-case form.
 
@@ -63,6 +64,9 @@ Items:
   ``feedback_id``); ``GSI1PK=SUPPRESSIONS GSI1SK={suppressed at}#{email}``. Holds the address:
   it is the do-not-contact list. The address's registrations carry ``suppressed`` (the reason)
   and ``suppressed_at`` while it lasts.
+- Erasure tombstone ``PK=ERASED#{digest} SK=ERASURE`` (:mod:`shared.erasures`): when an
+  address was erased, keyed by a SHA-256 digest of it, so a replayed older submission is
+  dropped; expires after the replay window. No address.
 """
 
 from __future__ import annotations
@@ -151,6 +155,13 @@ SUPPRESSIONS = "SUPPRESSIONS"
 
 def suppression_pk(email_key: str) -> str:
     return f"SUPPRESSED#{email_key}"
+
+
+ERASURE_SK = "ERASURE"
+
+
+def erasure_pk(digest: str) -> str:
+    return f"ERASED#{digest}"
 
 
 def suppressions_gsi1sk(suppressed_at: datetime, email_key: str) -> str:

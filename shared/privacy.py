@@ -30,7 +30,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from shared import cancellation, keys, links, retention
+from shared import cancellation, erasures, keys, links, retention
 from shared.booking import (
     query_items,
     reference_registrations,
@@ -151,6 +151,7 @@ def erase(
     # new registration would be their own new request (as a new registration lifts an
     # unsubscribe anyway); a later bounce or complaint suppresses the address again.
     suppression = _delete(table_name, keys.suppression_pk(email_key), keys.SUPPRESSION_SK)
+    erasures.record(table_name, email_key, at=now)  # so a replayed submission stays erased
     erasure = Erasure(**counts, suppression=suppression)
     for listener in ERASURE_LISTENERS:
         listener(email_key)

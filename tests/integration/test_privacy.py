@@ -271,6 +271,35 @@ def test_export_lists_everything_then_erase_leaves_no_trace_and_promotes_the_fir
     assert table_items() == after
 
 
+def test_a_submission_replayed_after_an_erasure_stays_erased_but_a_new_one_books(
+    booked: Bus,
+) -> None:
+    # Given Erin erased her data three days after she registered.
+    privacy.erase(ERIN, now=ASKED_AT, settings=get_settings())
+    emails_before = len(sent_emails())
+
+    # When her original submission is delivered again (an archive replay, a late redelivery),
+    book(ERIN, COMING, 1)
+
+    # then nothing of hers comes back and no email goes out,
+    assert booking.get_registration(TABLE_NAME, COMING, ERIN) is None
+    assert ERIN not in json.dumps(table_items(), default=str).lower()
+    assert len(sent_emails()) == emails_before
+    # but a submission she makes after the erasure is her new request, and is booked.
+    again = SUBMISSION.model_copy(
+        update={
+            "email": ERIN,
+            "full_name": ERIN_NAME,
+            "reference": "KBS-PRIV-0099",
+            "sessions": [COMING],
+            "submitted_at": ASKED_AT + timedelta(minutes=5),
+        }
+    )
+    booking.process_submission(again, now=again.submitted_at, settings=get_settings())
+    registration = booking.get_registration(TABLE_NAME, COMING, ERIN)
+    assert registration is not None and registration.reference == "KBS-PRIV-0099"
+
+
 def test_bad_links_are_refused_and_change_nothing(booked: Bus) -> None:
     token = privacy_token(emails_to(ERIN)[0])
     claims = links.verify(token, [LINK_SECRET.encode()], purpose=links.PRIVACY, now=ASKED_AT)
