@@ -18,15 +18,18 @@ import pytest
 from botocore.stub import Stubber
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from moto.core import DEFAULT_ACCOUNT_ID
 
 from functions.api.handler import handler
+from functions.registration_processor.handler import handler as processor
 from infra.wiring import REGISTRATION_SUBMITTED, SOURCE_REGISTRATIONS, SOURCE_SESSIONS
-from shared import clients, intake, repository
+from shared import booking, clients, intake, repository
 from shared.events import MAX_ATTEMPTS
 from shared.models import SessionStatus
 from shared.pages import prefers_html
 from shared.programme import load_programme
 from tests.conftest import BUS_NAME, EVENTS, TABLE_NAME, load_event
+from tests.support import Context, sent_emails, sqs_batch
 
 FORM_EVENT = "api/post-registration-form.json"
 JSON_EVENT = "api/post-registration-json.json"
@@ -457,9 +460,25 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(event=requests())
-def test_arbitrary_requests_get_a_2xx_or_4xx(api: Capture, event: dict[str, Any]) -> None:
+def test_arbitrary_requests_get_a_2xx_or_4xx_and_each_accepted_one_is_booked_once(
+    api: Capture, event: dict[str, Any]
+) -> None:
     reply = call(event)
 
     assert reply.status == 202 or 400 <= reply.status < 500
     published = api.events()
     assert len(published) == (1 if reply.status == 202 else 0)
+    if published:  # delivered twice (at least once): each booking made and emailed once
+        submitted = published[0] | {"account": DEFAULT_ACCOUNT_ID}  # moto drops it on SQS
+        address = submitted["detail"]["data"]["email"]
+        before = booking.registrant_registrations(TABLE_NAME, address)
+        for _ in range(2):
+            assert processor(sqs_batch(submitted), Context())["batchItemFailures"] == []
+        held = booking.registrant_registrations(TABLE_NAME, address)
+        assert held and len({r.session_id for r in held}) == len(held)
+        emails = [
+            m for m in sent_emails() if m["To"].addresses[0].addr_spec.lower() == address.lower()
+        ]
+        assert len(emails) == len(held)
+        # one "Registration Confirmed/Waitlisted" per new booking, none for the replay
+        assert len(api.events()) == len(held) - len(before)
