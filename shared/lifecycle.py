@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared import keys, materials, milestones, repository
+from shared import keys, materials, milestones, repository, retention
 from shared.event_types import (
     SESSION_CANCELLED,
     SESSION_ENDED,
@@ -236,6 +236,8 @@ def handle_change(
         kind = NoticeKind.UPDATE if detail_type == SESSION_UPDATED else NoticeKind.CANCELLATION
         if session.status not in SPECS[kind].statuses:
             return f"not applicable: session {session.status.value}"
+        if kind is NoticeKind.UPDATE:  # personal data is kept from the new end on
+            retention.follow_session(table_name, session, settings.retention_days)
     result = notify(kind, session, moment=now, settings=settings, reason=change.reason)
     return "notified" if result is not None else "nothing to do: notified already"
 

@@ -16,7 +16,7 @@ import pytest
 from boto3.dynamodb.conditions import ConditionExpressionBuilder
 from botocore.exceptions import ClientError
 
-from shared import fanout, ics, keys, lifecycle, milestones, notice_sender, notices
+from shared import fanout, ics, keys, lifecycle, milestones, notice_sender, notices, retention
 from shared.clients import client, table
 from shared.event_types import SESSION_STARTED, SESSION_UPDATED
 from shared.events import publish
@@ -200,6 +200,10 @@ def test_given_a_reschedule_then_registrants_get_the_new_time_and_reminders_foll
     assert "SEQUENCE:0" in calendar(first) and "SEQUENCE:1" in calendar(second)
     assert "Tuesday 8 December 2026" in body(second)
     assert recipients("live") == {}
+    # and the registration's personal data is kept the retention period from the new end.
+    key = {"PK": keys.session_pk(session.session_id), "SK": keys.registration_sk(email)}
+    kept = table(TABLE_NAME).get_item(Key=key)["Item"][retention.TTL_ATTRIBUTE]
+    assert kept == retention.expiration(moved, get_settings().retention_days)
 
 
 def test_given_a_cancellation_then_registrants_get_a_calendar_cancel_and_nothing_after(
