@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from kbs.target import TargetError
 
@@ -18,6 +19,9 @@ COMMAND_MODULES = (
     "kbs.commands.local",
     "kbs.commands.dlq",
 )
+# Organiser tools print their answer; the Lambda code they share logs for CloudWatch, so only
+# its warnings show here (``kbs serve`` keeps its one line per handled event).
+ORGANISER_COMMANDS = frozenset({"sessions", "materials", "suppressions", "registrants", "dlq"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,11 +34,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with _quiet() if args.command in ORGANISER_COMMANDS else contextlib.nullcontext():
+        try:
+            return int(args.func(args) or 0)
+        except TargetError as exc:
+            print(f"kbs: {exc}", file=sys.stderr)
+            return 2
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Only warnings from the shared code's logger while a command runs."""
+    from shared.observability import logger
+
+    level = logger.log_level
+    logger.setLevel("WARNING")
     try:
-        return int(args.func(args) or 0)
-    except TargetError as exc:
-        print(f"kbs: {exc}", file=sys.stderr)
-        return 2
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 if __name__ == "__main__":
