@@ -6,13 +6,17 @@ past capacity), waits until every email is delivered to the outbox; the organise
 first session's slides and guidance note (and a mistake) with a plain S3 client; then it ticks
 the local clock through that session's day (T-24h, T-1h, start, end: reminders listing the
 materials, "we are live", follow-up), uploads two more files after it ("materials available",
-one email each), follows some download links, and prints a summary.
+one email each), follows some download links, and prints a summary. Along the way one
+registrant unsubscribes with their mail program's one-click button (every later notice skips
+them) and another exports their data through the "your data" link.
 """
 
 from __future__ import annotations
 
 import argparse
 import email
+import email.message
+import email.policy
 import json
 import random
 import re
@@ -316,6 +320,49 @@ def try_downloads(files: list[Path], uploaded: set[bytes], tries: int = 10) -> t
     return same, tampered
 
 
+PRIVACY_LINK = re.compile(r"https?://\S+/privacy\?token=([\w.-]+)")
+
+
+def confirmations(files: list[Path], title: str) -> list[email.message.EmailMessage]:
+    """The confirmation emails of the session called ``title``."""
+    found = []
+    for path in files:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        subject = str(message["Subject"])
+        if message.get("X-KBS-Kind") == "confirmation" and subject.endswith(title):
+            assert isinstance(message, email.message.EmailMessage)
+            found.append(message)
+    return found
+
+
+def one_click_unsubscribe(message: email.message.EmailMessage) -> int:
+    """What a mail program's "Unsubscribe" button does (RFC 8058): POST
+    ``List-Unsubscribe=One-Click`` to the ``List-Unsubscribe`` URL. The HTTP status."""
+    url = str(message["List-Unsubscribe"]).strip("<> ")
+    request = urllib.request.Request(  # noqa: S310 - loopback URL from the email
+        url,
+        data=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return int(response.status)
+
+
+def export_by_link(api_url: str, message: email.message.EmailMessage) -> int:
+    """The registrant's "your data" link, then its export button: how many registrations
+    the JSON export lists."""
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    (token,) = PRIVACY_LINK.findall(str(body.get_content()))[:1]
+    request = urllib.request.Request(  # noqa: S310 - loopback URL from local.json
+        f"{api_url}/privacy/export",
+        data=urllib.parse.urlencode({"token": token}).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return len(json.load(response)["registrations"])
+
+
 def email_kinds(files: list[Path]) -> Counter[str]:
     kinds: Counter[str] = Counter()
     for path in files:
@@ -346,17 +393,23 @@ def run(data_dir: Path, port: int) -> int:
         upload_materials(info, first["session_id"], BEFORE)
         files = wait_for_outbox(data_dir / "outbox", len(files) + 1)  # organisers told why
         wait_for_materials(data_dir, first["session_id"], 2)
+        mine = confirmations(files, str(first["title"]))
+        _say("One registrant clicks their mail program's Unsubscribe button (RFC 8058) ...")
+        unsubscribed = one_click_unsubscribe(mine[0])
+        exported = export_by_link(api_url, mine[1])
+        addressed = registered - 1  # every notice from now on skips the unsubscribed one
         _say(f"Ticking the clock through {first['session_id']} ({registered} registered) ...")
-        files = session_day(api_url, first, registered, data_dir / "outbox", len(files))
+        files = session_day(api_url, first, addressed, data_dir / "outbox", len(files))
         _say("After the session: two more files within minutes, then one email each ...")
         upload_materials(info, first["session_id"], AFTER)
         wait_for_materials(data_dir, first["session_id"], 4)
         end = datetime.fromisoformat(first["start"]) + timedelta(minutes=first["duration_minutes"])
         tick(api_url, end + timedelta(minutes=30))
-        files = wait_for_outbox(data_dir / "outbox", len(files) + registered)
+        files = wait_for_outbox(data_dir / "outbox", len(files) + addressed)
         downloads, tampered = try_downloads(files, {*BEFORE.values(), *AFTER.values()})
-        expected = len(tally.expected_bookings) + 4 * registered + 1 + registered
+        expected = len(tally.expected_bookings) + 4 * addressed + 1 + addressed
         programme = _kbs("sessions", "list", "--local", str(data_dir))
+        dead_letters = _kbs("dlq", "list", "--local", str(data_dir))
     kinds = email_kinds(files)
     _say("")
     _say(programme.rstrip())
@@ -373,9 +426,18 @@ def run(data_dir: Path, port: int) -> int:
         _say(f"    {count} x {reason}")
     _row("materials uploaded", f"{len(BEFORE) + len(AFTER) - 1} accepted, 1 quarantined")
     _row("downloads by email link", f"{downloads} served the uploaded bytes; tampered: {tampered}")
+    _row("one-click unsubscribe", f"HTTP {unsubscribed}; skipped by every later notice")
+    _row("data export by link", f"{exported} registration(s) listed")
+    _row("dead letters", _dead_letters(dead_letters))
     _row("outbox", data_dir / "outbox")
     _say(f"Done in {time.monotonic() - started:.1f} s")
     return 0 if len(files) == expected else 1
+
+
+def _dead_letters(listing: str) -> str:
+    """The total of the MESSAGES column of ``kbs dlq list``."""
+    rows = [line.split() for line in listing.splitlines()[1:] if line.strip()]
+    return f"{sum(int(row[2]) for row in rows)} in {len(rows)} dead-letter queues"
 
 
 def main() -> int:
