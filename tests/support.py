@@ -95,3 +95,37 @@ def freed_place_with_a_waitlist(now: datetime) -> None:
         LINK_SECRET.encode(),
     )
     cancellation.cancel(token, now=now, settings=get_settings())
+
+
+class BusTap:
+    """Our events put on the bus, read back through a rule and a queue as the stack delivers
+    them (the whole event, as the local stack's input transformer gives it)."""
+
+    def __init__(self, name: str, pattern: dict[str, Any]) -> None:
+        from kbs.local.server import WHOLE_EVENT
+        from shared import clients
+        from tests.conftest import BUS_NAME
+
+        sqs, events = clients.client("sqs"), clients.client("events")
+        self.url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])
+        events.put_rule(Name=name, EventBusName=BUS_NAME, EventPattern=json.dumps(pattern))
+        target = {
+            "Id": "queue",
+            "Arn": arn["Attributes"]["QueueArn"],
+            "InputTransformer": WHOLE_EVENT,
+        }
+        events.put_targets(Rule=name, EventBusName=BUS_NAME, Targets=[target])
+
+    def received(self, detail_type: str | None = None) -> list[dict[str, Any]]:
+        """Events delivered since the last call (of one detail type, if given)."""
+        from shared import clients
+
+        sqs, received = clients.client("sqs"), []
+        while messages := sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get(
+            "Messages"
+        ):
+            for message in messages:
+                received.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+        return [e for e in received if detail_type in (None, e["detail-type"])]

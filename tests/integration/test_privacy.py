@@ -24,14 +24,13 @@ import pytest
 
 from functions.privacy.handler import handler as privacy_handler
 from functions.waitlist_promoter.handler import handler as promoter
-from kbs.local.server import WHOLE_EVENT
 from shared import booking, clients, keys, links, privacy, retention
 from shared.models import RegistrationStatus, RegistrationSubmission, Session
 from shared.observability import logger
 from shared.repository import get_session, put_session
 from shared.settings import get_settings
-from tests.conftest import BUS_NAME, LINK_SECRET, TABLE_NAME, load_event
-from tests.support import Context, sent_emails, sqs_batch
+from tests.conftest import LINK_SECRET, TABLE_NAME, load_event
+from tests.support import BusTap, Context, sent_emails, sqs_batch
 
 SUBMISSION = RegistrationSubmission.model_validate(
     load_event("bus/registration-submitted.json")["detail"]["data"]
@@ -106,35 +105,11 @@ def table_items() -> list[dict[str, Any]]:
     return items
 
 
-class Bus:
+class Bus(BusTap):
     """Our registration events, through a rule and a queue (as the stack delivers them)."""
 
     def __init__(self) -> None:
-        sqs, events = clients.client("sqs"), clients.client("events")
-        self.url = sqs.create_queue(QueueName="privacy-events")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])
-        events.put_rule(
-            Name="privacy-events",
-            EventBusName=BUS_NAME,
-            EventPattern=json.dumps({"source": ["kbs.registrations"]}),
-        )
-        events.put_targets(
-            Rule="privacy-events",
-            EventBusName=BUS_NAME,
-            Targets=[
-                {"Id": "q", "Arn": arn["Attributes"]["QueueArn"], "InputTransformer": WHOLE_EVENT}
-            ],
-        )
-
-    def received(self, detail_type: str | None = None) -> list[dict[str, Any]]:
-        sqs, received = clients.client("sqs"), []
-        while messages := sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get(
-            "Messages"
-        ):
-            for message in messages:
-                received.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
-        return [e for e in received if detail_type in (None, e["detail-type"])]
+        super().__init__("privacy-events", {"source": ["kbs.registrations"]})
 
 
 @pytest.fixture

@@ -28,13 +28,12 @@ from hypothesis import strategies as st
 from functions.self_service.handler import handler as self_service
 from functions.waitlist_promoter.handler import handler as promoter
 from infra.wiring import HttpRoute, function
-from kbs.local.server import WHOLE_EVENT
 from shared import booking, cancellation, clients, keys, links
 from shared.models import RegistrationStatus, RegistrationSubmission, Session
 from shared.repository import get_session, put_session
 from shared.settings import get_settings
 from tests.conftest import BUS_NAME, LINK_SECRET, TABLE_NAME, load_event
-from tests.support import Context, sent_emails, sqs_batch
+from tests.support import BusTap, Context, sent_emails, sqs_batch
 
 SUBMITTED = load_event("bus/registration-submitted.json")
 SUBMISSION = RegistrationSubmission.model_validate(SUBMITTED["detail"]["data"])
@@ -126,40 +125,11 @@ def snapshot() -> list[dict[str, Any]]:
     )
 
 
-class Bus:
-    """Our registration events put on the bus, through a rule with a queue (as the stack does)."""
+class Bus(BusTap):
+    """Our registration events put on the bus (see :class:`BusTap`)."""
 
     def __init__(self) -> None:
-        sqs, events = clients.client("sqs"), clients.client("events")
-        self.url = sqs.create_queue(QueueName="registration-events")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])
-        events.put_rule(
-            Name="registration-events",
-            EventBusName=BUS_NAME,
-            EventPattern=json.dumps({"source": ["kbs.registrations"]}),
-        )
-        events.put_targets(
-            Rule="registration-events",
-            EventBusName=BUS_NAME,
-            Targets=[
-                {
-                    "Id": "queue",
-                    "Arn": arn["Attributes"]["QueueArn"],
-                    "InputTransformer": WHOLE_EVENT,  # as the local stack: the whole event
-                }
-            ],
-        )
-
-    def received(self, detail_type: str | None = None) -> list[dict[str, Any]]:
-        """Events delivered since the last call (of one detail type, if given)."""
-        sqs, received = clients.client("sqs"), []
-        while messages := sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get(
-            "Messages"
-        ):
-            for message in messages:
-                received.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
-        return [e for e in received if detail_type in (None, e["detail-type"])]
+        super().__init__("registration-events", {"source": ["kbs.registrations"]})
 
 
 def promote(*events: dict[str, Any]) -> list[str]:
