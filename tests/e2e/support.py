@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,6 +60,33 @@ def http(
             return Reply(response.status, response.headers, response.read())
     except urllib.error.HTTPError as error:
         return Reply(error.code, error.headers, error.read())
+
+
+def register(
+    api_url: str,
+    email: str,
+    sessions: list[str],
+    *,
+    name: str = "Buyer (test)",
+    country: str = "IE",
+) -> None:
+    """A registration form posted as a browser does (urlencoded); asserts it was accepted."""
+    form = {
+        "full_name": name,
+        "email": email,
+        "organisation": "Sample authority (test)",
+        "country": country,
+        "sessions": sessions,
+        "consent": "on",
+        "website": "",
+    }
+    reply = http(
+        "POST",
+        f"{api_url}/registrations",
+        urllib.parse.urlencode(form, doseq=True).encode(),
+        {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+    )
+    assert reply.status == 202, reply.body[:300]
 
 
 def read_eml(path: Path) -> EmailMessage:

@@ -22,7 +22,7 @@ import pytest
 from kbs import sample_files
 from kbs.local.server import moto_client
 from tests.conftest import EVENTS
-from tests.e2e.support import Served, http, kbs, read_eml, wait_for
+from tests.e2e.support import Served, http, kbs, read_eml, register, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -82,22 +82,7 @@ def test_an_uploaded_file_reaches_registrants_only_through_their_links(stack: Se
     assert kbs("sessions", "import", str(EVENTS / "programme.sample.json"), *local).returncode == 0
     first = http("GET", f"{stack.api_url}/sessions").json()[0]
     session_id = first["session_id"]
-    form = {
-        "full_name": "Zoë Åkesson",
-        "email": PERSON,
-        "organisation": "Region (test)",
-        "country": "SE",
-        "sessions": session_id,
-        "consent": "on",
-        "website": "",
-    }
-    posted = http(
-        "POST",
-        f"{stack.api_url}/registrations",
-        urllib.parse.urlencode(form).encode(),
-        {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
-    )
-    assert posted.status == 202, posted.body
+    register(stack.api_url, PERSON, [session_id], name="Zoë Åkesson", country="SE")
     wait_for(lambda: kinds(stack)["confirmation"] == 1, timeout=30, what="the confirmation")
 
     # When an organiser uploads slides (and a .exe renamed .pdf) with a plain S3 client

@@ -18,6 +18,7 @@ import pytest
 
 from kbs.local.outbox import POLL_SECONDS
 from tests.conftest import EVENTS
+from tests.e2e import support
 from tests.e2e.support import Served, http, kbs, read_eml, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -54,22 +55,7 @@ def moto_state(stack: Served) -> str:
 
 
 def register(stack: Served, name: str, email: str, sessions: list[str]) -> None:
-    body = {
-        "full_name": name,
-        "email": email,
-        "organisation": "Sample authority (test)",
-        "country": "IE",
-        "sessions": sessions,
-        "consent": True,
-        "website": "",
-    }
-    reply = http(
-        "POST",
-        f"{stack.api_url}/registrations",
-        json.dumps(body).encode(),
-        {"Content-Type": "application/json"},
-    )
-    assert reply.status == 202, reply.body[:300]
+    support.register(stack.api_url, email, sessions, name=name)
 
 
 def test_export_then_erase_by_command_and_by_link_leave_no_trace(

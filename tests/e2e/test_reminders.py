@@ -8,7 +8,6 @@ Ended" --> bus --> rule --> queue --> session_events --> email queue --> email_s
 from __future__ import annotations
 
 import time
-import urllib.parse
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -16,7 +15,7 @@ import pytest
 
 from kbs.local.outbox import POLL_SECONDS
 from tests.conftest import EVENTS
-from tests.e2e.support import Served, http, kbs, read_eml, wait_for
+from tests.e2e.support import Served, http, kbs, read_eml, register, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -45,22 +44,7 @@ def test_ticking_through_a_session_sends_reminders_live_notices_and_follow_ups(
     assert imported.returncode == 0, imported.stderr
     first = http("GET", f"{stack.api_url}/sessions").json()[0]
     for n, email in enumerate(PEOPLE):
-        form = {
-            "full_name": f"Registrant {n}",
-            "email": email,
-            "organisation": "Public authority (test)",
-            "country": "SE",
-            "sessions": first["session_id"],
-            "consent": "on",
-            "website": "",
-        }
-        reply = http(
-            "POST",
-            f"{stack.api_url}/registrations",
-            urllib.parse.urlencode(form).encode(),
-            {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
-        )
-        assert reply.status == 202, reply.body
+        register(stack.api_url, email, [first["session_id"]], name=f"Registrant {n}", country="SE")
     wait_for(lambda: outbox_kinds(stack)["confirmation"] == 2, timeout=30, what="confirmations")
     start = datetime.fromisoformat(first["start"])
     end = start + timedelta(minutes=first["duration_minutes"])

@@ -6,7 +6,6 @@ email link --GET/POST /registrations/cancel--> self_service --"Registration Canc
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import urllib.parse
@@ -17,7 +16,7 @@ import pytest
 from infra.wiring import EventRule, function
 from kbs.local.outbox import POLL_SECONDS
 from tests.conftest import EVENTS
-from tests.e2e.support import Served, http, kbs, read_eml, wait_for
+from tests.e2e.support import Served, http, kbs, read_eml, register, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -54,22 +53,9 @@ def test_the_link_in_a_confirmation_frees_the_place_for_the_first_waitlisted(
     )
     # Given a full session: one registrant more than its places.
     for n in range(11):
-        body = {
-            "full_name": f"Buyer {n}",
-            "email": f"buyer.{n}@example.org",
-            "organisation": "Sample authority (test)",
-            "country": "IE",
-            "sessions": [session["session_id"]],
-            "consent": True,
-            "website": "",
-        }
-        reply = http(
-            "POST",
-            f"{stack.api_url}/registrations",
-            json.dumps(body).encode(),
-            {"Content-Type": "application/json"},
+        register(
+            stack.api_url, f"buyer.{n}@example.org", [session["session_id"]], name=f"Buyer {n}"
         )
-        assert reply.status == 202, reply.body[:300]
     booked = wait_for(lambda: len(outbox(stack)) == 11 and outbox(stack), timeout=60)
     kinds = {recipient(m): m["X-KBS-Kind"] for m in booked}
     (waiting,) = [address for address, kind in kinds.items() if kind == "waitlist"]

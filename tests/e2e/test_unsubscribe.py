@@ -7,7 +7,6 @@ unsubscribe fn --> suppression; ``kbs sessions cancel`` --> notice to the others
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from email.message import EmailMessage
@@ -16,7 +15,7 @@ import pytest
 
 from kbs.local.outbox import POLL_SECONDS
 from tests.conftest import EVENTS
-from tests.e2e.support import Served, http, kbs, read_eml, wait_for
+from tests.e2e.support import Served, http, kbs, read_eml, register, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -37,22 +36,7 @@ def test_one_click_from_the_eml_header_stops_later_notices_to_that_address(stack
     assert imported.returncode == 0, imported.stderr
     session = http("GET", f"{stack.api_url}/sessions").json()[0]
     for email in (LEAVING, STAYING):
-        body = {
-            "full_name": "Buyer (test)",
-            "email": email,
-            "organisation": "Sample authority (test)",
-            "country": "IE",
-            "sessions": [session["session_id"]],
-            "consent": True,
-            "website": "",
-        }
-        reply = http(
-            "POST",
-            f"{stack.api_url}/registrations",
-            json.dumps(body).encode(),
-            {"Content-Type": "application/json"},
-        )
-        assert reply.status == 202, reply.body[:300]
+        register(stack.api_url, email, [session["session_id"]])
     confirmations = wait_for(lambda: len(outbox(stack)) == 2 and outbox(stack), timeout=60)
 
     # Given the List-Unsubscribe URL of the leaving registrant's confirmation
