@@ -77,6 +77,7 @@ class KbsStack(Stack):
             organiser_email=self._context("kbs:organiserEmail"),
             email_send_rate=self._context("kbs:emailSendRate"),
             retention_days=str(self.node.try_get_context("kbs:retentionDays") or RETENTION_DAYS),
+            feedback_url=str(self.node.try_get_context("kbs:feedbackUrl") or ""),
             work_queues={name: trigger.queue for name, trigger in work_queues.items()},
         )
         layer = lambda_.LayerVersion.from_layer_version_arn(

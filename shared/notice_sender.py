@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlsplit
 
 from botocore.exceptions import ClientError
 
@@ -189,7 +189,11 @@ def _content(
 
 
 def feedback_url(session: Session, settings: Settings) -> str:
-    """A reply to the series address, the session named in the subject."""
+    """The organisers' feedback form with the session's id, or else a reply to the series
+    address with the session named in the subject."""
+    if settings.feedback_url:
+        joiner = "&" if urlsplit(settings.feedback_url).query else "?"
+        return f"{settings.feedback_url}{joiner}{urlencode({'session': session.session_id})}"
     return f"mailto:{settings.sender_email}?subject={quote(f'Feedback: {session.title}')}"
 
 

@@ -38,6 +38,9 @@ class Settings(BaseModel):
     email_batches_queue_url: str = ""
     # SES sends a second per email sender (0: unpaced); times its concurrency, the account's rate.
     email_send_rate: float = 0.0
+    # The follow-up's feedback form (the session id is added as ``?session=``); empty: a reply
+    # to the series address.
+    feedback_url: str = ""
     # Personal data is kept this many days after its session ends (DynamoDB TTL ``expiration``).
     retention_days: int = Field(default=365, ge=1)
 

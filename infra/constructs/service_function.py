@@ -67,6 +67,8 @@ class Dependencies:
     email_send_rate: str = "0"
     retention_days: str = str(RETENTION_DAYS)
     """Days personal data is kept after its session ends (``-c kbs:retentionDays=N``)."""
+    feedback_url: str = ""
+    """The follow-up's feedback form (``-c kbs:feedbackUrl=...``); empty: a reply by email."""
     work_queues: Mapping[str, sqs.IQueue] = field(default_factory=dict)
     """Each declared ``WorkQueue`` by name; functions get the URL of those they send to."""
 
@@ -84,6 +86,7 @@ class Dependencies:
             "KBS_MATERIAL_MAX_BYTES": str(MATERIAL_MAX_BYTES),
             "KBS_EMAIL_SEND_RATE": self.email_send_rate,
             "KBS_RETENTION_DAYS": self.retention_days,
+            "KBS_FEEDBACK_URL": self.feedback_url,
             "POWERTOOLS_SERVICE_NAME": SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",

@@ -110,3 +110,19 @@ def test_user_input_is_escaped_in_html() -> None:
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in content.html
     assert "Gloves &lt;b&gt;&quot;PPE&quot;&lt;/b&gt;" in content.html
     assert '<script>alert("x")</script> & Co' in content.text  # plain text stays plain
+
+
+def test_the_feedback_link_is_the_organisers_form_with_the_session_or_a_reply() -> None:
+    from shared.notice_sender import feedback_url
+    from shared.settings import Settings
+
+    session = make_session()
+    reply = feedback_url(session, Settings(table_name="t", sender_email="series@example.org"))
+    form = Settings(table_name="t", feedback_url="https://forms.example.org/kbs")
+    with_query = Settings(table_name="t", feedback_url="https://forms.example.org/f?lang=en")
+
+    assert reply.startswith("mailto:series@example.org?subject=Feedback%3A%20")
+    assert feedback_url(session, form) == (
+        f"https://forms.example.org/kbs?session={session.session_id}"
+    )
+    assert feedback_url(session, with_query).endswith(f"?lang=en&session={session.session_id}")
