@@ -28,8 +28,8 @@ def test_cfn_lint_finds_no_error(synth: Synth) -> None:
     assert result.returncode & CFN_LINT_ERROR == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(not CDK_CLI.exists(), reason="CDK CLI not installed: run `npm ci`")
 def test_cdk_cli_synthesizes_the_app(tmp_path: Path) -> None:
+    assert CDK_CLI.exists(), "the pinned CDK CLI is not installed: run `npm ci` (make test does)"
     env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
     result = subprocess.run(
         [str(CDK_CLI), "synth", "--quiet", "--output", str(tmp_path)],
