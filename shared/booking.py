@@ -446,7 +446,8 @@ def notify(
     Also sends the confirmation of a registrant promoted from the waiting list (see
     :mod:`shared.cancellation`): its send key differs from the waitlist email's.
     """
-    cancel_url = links.cancel_url(
+    cancel_url = links.registrant_url(
+        links.CANCEL,
         settings.public_base_url,
         reference=registration.reference,
         session_id=session.session_id,

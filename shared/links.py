@@ -35,6 +35,8 @@ UNSUBSCRIBE_PATH = "/unsubscribe"
 PRIVACY = "privacy"
 """A registrant's key to their own data: export it or have it erased (:mod:`shared.privacy`)."""
 PRIVACY_PATH = "/privacy"
+PATHS = {CANCEL: CANCEL_PATH, UNSUBSCRIBE: UNSUBSCRIBE_PATH, PRIVACY: PRIVACY_PATH}
+"""Where each registrant link leads (:func:`registrant_url`)."""
 
 Reason = Literal["malformed", "signature", "purpose", "expired"]
 
@@ -114,7 +116,8 @@ def verify(token: str, keys: Sequence[bytes], *, purpose: str, now: datetime) ->
     return claims
 
 
-def cancel_url(
+def registrant_url(
+    purpose: str,
     base_url: str,
     *,
     reference: str,
@@ -123,23 +126,10 @@ def cancel_url(
     expires_at: datetime,
     key: bytes,
 ) -> str:
-    """``{base_url}/registrations/cancel?token=...`` for one registration."""
-    claims = LinkClaims(CANCEL, reference, session_id, email_hash(email), expires_at)
-    return f"{base_url.rstrip('/')}{CANCEL_PATH}?{urlencode({'token': sign(claims, key)})}"
-
-
-def unsubscribe_url(
-    base_url: str,
-    *,
-    reference: str,
-    session_id: str,
-    email: str,
-    expires_at: datetime,
-    key: bytes,
-) -> str:
-    """``{base_url}/unsubscribe?token=...``: the footer link and ``List-Unsubscribe`` URL."""
-    claims = LinkClaims(UNSUBSCRIBE, reference, session_id, email_hash(email), expires_at)
-    return f"{base_url.rstrip('/')}{UNSUBSCRIBE_PATH}?{urlencode({'token': sign(claims, key)})}"
+    """``{base_url}{path}?token=...``: one registrant's signed link for ``purpose`` (cancel,
+    unsubscribe, privacy), naming one of their registrations."""
+    claims = LinkClaims(purpose, reference, session_id, email_hash(email), expires_at)
+    return f"{base_url.rstrip('/')}{PATHS[purpose]}?{urlencode({'token': sign(claims, key)})}"
 
 
 def materials_token(
@@ -158,21 +148,6 @@ def materials_list_url(base_url: str, session_id: str, token: str) -> str:
     """``{base_url}/sessions/{session_id}/materials?token=...``: the session's materials."""
     path = f"/sessions/{session_id}/materials"
     return f"{base_url.rstrip('/')}{path}?{urlencode({'token': token})}"
-
-
-def privacy_url(
-    base_url: str,
-    *,
-    reference: str,
-    session_id: str,
-    email: str,
-    expires_at: datetime,
-    key: bytes,
-) -> str:
-    """``{base_url}/privacy?token=...``: the "your data" page (export or erase) of one registrant,
-    named by one of their registrations."""
-    claims = LinkClaims(PRIVACY, reference, session_id, email_hash(email), expires_at)
-    return f"{base_url.rstrip('/')}{PRIVACY_PATH}?{urlencode({'token': sign(claims, key)})}"
 
 
 def _mac(key: bytes, segment: str) -> bytes:

@@ -17,7 +17,8 @@ from shared.settings import Settings
 
 def link_for(registration: Registration, session: Session, *, settings: Settings) -> str:
     expires_at = datetime.fromtimestamp(retention.expiration(session, settings.retention_days), UTC)
-    return links.privacy_url(
+    return links.registrant_url(
+        links.PRIVACY,
         settings.public_base_url,
         reference=registration.reference,
         session_id=session.session_id,

@@ -42,7 +42,8 @@ class Unsubscribed:
 
 def link_for(registration: Registration, session: Session, *, settings: Settings) -> str:
     """The registrant's unsubscribe URL, for the footer and ``List-Unsubscribe``."""
-    return links.unsubscribe_url(
+    return links.registrant_url(
+        links.UNSUBSCRIBE,
         settings.public_base_url,
         reference=registration.reference,
         session_id=session.session_id,

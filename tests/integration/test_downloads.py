@@ -166,7 +166,8 @@ REFUSED = {
     "other session's registrant": lambda: token(STRANGER),
     "cancelled registration": lambda: token(LEFT),
     "waitlisted registrant": lambda: token(WAITING),
-    "cancel link's token": lambda: links.cancel_url(
+    "cancel link's token": lambda: links.registrant_url(
+        links.CANCEL,
         "https://x",
         reference=MEMBER.reference,
         session_id=SESSION,

@@ -179,7 +179,8 @@ def test_given_a_bad_link_then_a_4xx_and_nothing_changes(link: str) -> None:
     token = token_of(link)
     payload, _, signature = token.partition(".")
     cancel_token = token_of(
-        links.cancel_url(
+        links.registrant_url(
+            links.CANCEL,
             "https://kbs.example.org",
             reference=SUBMITTED["detail"]["data"]["reference"],
             session_id=SESSION,

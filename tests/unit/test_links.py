@@ -46,7 +46,8 @@ def test_round_trip() -> None:
 
 
 def test_cancel_url_carries_a_token_for_that_registration() -> None:
-    url = links.cancel_url(
+    url = links.registrant_url(
+        links.CANCEL,
         "https://kbs.example.org/",
         reference="KBS-7Q2M-X4TD",
         session_id="kbs-01-ict-hardware",
