@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_string, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from infra.wiring import Function
@@ -129,3 +130,21 @@ class BusTap:
                 received.append(json.loads(message["Body"]))
                 sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
         return [e for e in received if detail_type in (None, e["detail-type"])]
+
+
+def local_stack_file(directory: Path, **extra: Any) -> Path:
+    """Write the ``local.json`` of a local stack that is the in-process moto account (no
+    endpoint), so ``kbs ... --local DIRECTORY`` commands run against it; ``directory``."""
+    from tests.conftest import BUCKET_NAME, BUS_NAME, TABLE_NAME
+
+    info = {
+        "api_url": "http://127.0.0.1:8000",
+        "aws_endpoint_url": None,
+        "region": REGION,
+        "bucket": BUCKET_NAME,
+        "table": TABLE_NAME,
+        "event_bus": BUS_NAME,
+        **extra,
+    }
+    (directory / "local.json").write_text(json.dumps(info))
+    return directory

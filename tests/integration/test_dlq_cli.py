@@ -14,8 +14,8 @@ from botocore.stub import Stubber
 from kbs import dead_letters
 from kbs.cli import main
 from shared.clients import client
-from tests.conftest import BUCKET_NAME, BUS_NAME, REGION, TABLE_NAME
 from tests.integration.fault_harness import RULE, Pipeline, ProcessDied, fail_calls
+from tests.support import local_stack_file
 
 REGISTRANTS = [f"buyer.{n}@authority.example.eu" for n in range(3)]
 
@@ -28,19 +28,12 @@ def pipeline(aws: None) -> Pipeline:
 @pytest.fixture
 def data_dir(tmp_path: Path, pipeline: Pipeline) -> Path:
     """The ``local.json`` of a local stack whose queues are the pipeline's (in-process moto)."""
-    info = {
-        "pid": os.getpid(),
-        "api_url": "http://127.0.0.1:8000",
-        "aws_endpoint_url": None,
-        "region": REGION,
-        "bucket": BUCKET_NAME,
-        "table": TABLE_NAME,
-        "event_bus": BUS_NAME,
-        "queues": {RULE.name: pipeline.url},
-        "dead_letter_queues": {RULE.name: pipeline.dead_letter_url},
-    }
-    (tmp_path / "local.json").write_text(json.dumps(info))
-    return tmp_path
+    return local_stack_file(
+        tmp_path,
+        pid=os.getpid(),
+        queues={RULE.name: pipeline.url},
+        dead_letter_queues={RULE.name: pipeline.dead_letter_url},
+    )
 
 
 def poisoned(pipeline: Pipeline) -> None:

@@ -3,7 +3,6 @@ the upload's S3 event handed to the material processor as EventBridge would."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,9 @@ from kbs import sample_files
 from kbs.cli import main
 from shared import materials
 from shared.clients import client
-from tests.conftest import BUCKET_NAME, BUS_NAME, EVENTS, REGION, TABLE_NAME
+from tests.conftest import BUCKET_NAME, EVENTS, TABLE_NAME
 from tests.integration.test_uploads import created_event, deliver
+from tests.support import local_stack_file
 
 SESSION = "kbs-01-ict-hardware"
 NAME = "Riskkartläggning IKT.pdf"
@@ -22,15 +22,7 @@ NAME = "Riskkartläggning IKT.pdf"
 @pytest.fixture
 def data_dir(tmp_path: Path, aws: None) -> Path:
     """A local-stack description pointing at the in-process moto account (no endpoint)."""
-    info = {
-        "api_url": "http://127.0.0.1:8000",
-        "aws_endpoint_url": None,
-        "region": REGION,
-        "bucket": BUCKET_NAME,
-        "table": TABLE_NAME,
-        "event_bus": BUS_NAME,
-    }
-    (tmp_path / "local.json").write_text(json.dumps(info))
+    local_stack_file(tmp_path)
     programme = EVENTS / "programme.sample.json"
     assert main(["sessions", "import", str(programme), "--local", str(tmp_path)]) == 0
     return tmp_path

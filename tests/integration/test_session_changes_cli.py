@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,9 +12,10 @@ from shared.event_types import SESSION_CANCELLED, SESSION_STARTED, SESSION_UPDAT
 from shared.lifecycle import SessionChange
 from shared.models import SessionStatus
 from shared.repository import get_session, put_session
-from tests.conftest import BUS_NAME, REGION, TABLE_NAME
+from tests.conftest import BUS_NAME, TABLE_NAME
 from tests.integration.lifecycle_harness import sample_session
 from tests.integration.test_api import Capture
+from tests.support import local_stack_file
 
 SESSION = "kbs-01-ict-hardware"
 
@@ -28,16 +28,7 @@ def captured(aws: None) -> Capture:
 @pytest.fixture
 def data_dir(tmp_path: Path, captured: Capture) -> Path:
     """A local-stack description pointing at the in-process moto account (no endpoint)."""
-    info = {
-        "api_url": "http://127.0.0.1:8000",
-        "aws_endpoint_url": None,
-        "region": REGION,
-        "bucket": "",
-        "table": TABLE_NAME,
-        "event_bus": BUS_NAME,
-    }
-    (tmp_path / "local.json").write_text(json.dumps(info))
-    return tmp_path
+    return local_stack_file(tmp_path)
 
 
 def soon(**delta: float) -> datetime:

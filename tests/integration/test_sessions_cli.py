@@ -13,8 +13,9 @@ import pytest
 from infra.wiring import SESSION_SCHEDULED, SOURCE_SESSIONS
 from kbs.cli import main
 from shared import repository
-from tests.conftest import BUS_NAME, EVENTS, REGION, TABLE_NAME
+from tests.conftest import EVENTS, TABLE_NAME
 from tests.integration.test_api import Capture
+from tests.support import local_stack_file
 
 SAMPLE = EVENTS / "programme.sample.json"
 TODAY = "2026-11-24"
@@ -33,16 +34,7 @@ def captured(aws: None) -> Capture:
 @pytest.fixture
 def data_dir(tmp_path: Path, captured: Capture) -> Path:
     """A local-stack description pointing at the in-process moto account (no endpoint)."""
-    info = {
-        "api_url": "http://127.0.0.1:8000",
-        "aws_endpoint_url": None,
-        "region": REGION,
-        "bucket": "",
-        "table": TABLE_NAME,
-        "event_bus": BUS_NAME,
-    }
-    (tmp_path / "local.json").write_text(json.dumps(info))
-    return tmp_path
+    return local_stack_file(tmp_path)
 
 
 def import_programme(path: Path, data_dir: Path, today: str = TODAY) -> int:

@@ -19,7 +19,7 @@ from shared import keys, suppression
 from shared.clients import client, table
 from shared.models import normalise_email
 from shared.suppression import Reason
-from tests.conftest import BUCKET_NAME, BUS_NAME, REGION, TABLE_NAME, load_event
+from tests.conftest import REGION, TABLE_NAME, load_event
 from tests.integration.lifecycle_harness import (
     START,
     Context,
@@ -28,6 +28,7 @@ from tests.integration.lifecycle_harness import (
     registration,
     sample_session,
 )
+from tests.support import local_stack_file
 
 BOUNCE = "bus/ses-bounce-permanent.json"
 COMPLAINT = "bus/ses-complaint.json"
@@ -207,16 +208,7 @@ def test_given_an_unsubscribe_then_a_bounce_replaces_it(
 @pytest.fixture
 def data_dir(tmp_path: Path, life: Lifecycle) -> Path:
     """A local-stack description pointing at the in-process moto account (no endpoint)."""
-    info = {
-        "api_url": "http://127.0.0.1:8000",
-        "aws_endpoint_url": None,
-        "region": REGION,
-        "bucket": BUCKET_NAME,
-        "table": TABLE_NAME,
-        "event_bus": BUS_NAME,
-    }
-    (tmp_path / "local.json").write_text(json.dumps(info))
-    return tmp_path
+    return local_stack_file(tmp_path)
 
 
 def test_given_suppressions_when_an_organiser_lists_and_lifts_one_then_email_goes_to_it_again(
