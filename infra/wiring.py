@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from shared.event_types import (  # noqa: F401 - re-exported: the declaration names them
+from shared.platform.event_types import (  # noqa: F401 - re-exported: the declaration names them
     AWS_S3,
     AWS_SES,
     EMAIL_BOUNCED,
@@ -127,7 +127,8 @@ Trigger = HttpRoute | EventRule | Schedule | WorkQueue
 
 
 def queue_url_variable(queue_name: str) -> str:
-    """``EmailBatches`` -> ``KBS_EMAIL_BATCHES_QUEUE_URL`` (``shared.settings`` reads it)."""
+    """``EmailBatches`` -> ``KBS_EMAIL_BATCHES_QUEUE_URL`` (``shared.platform.settings`` reads
+    it)."""
     return "KBS_" + re.sub(r"(?<!^)(?=[A-Z])", "_", queue_name).upper() + "_QUEUE_URL"
 
 

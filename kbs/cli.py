@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """Only warnings from the shared code's logger while a command runs."""
-    from shared.observability import logger
+    from shared.platform.observability import logger
 
     level = logger.log_level
     logger.setLevel("WARNING")

@@ -286,7 +286,7 @@ def wait_for_materials(data_dir: Path, session_id: str, count: int, timeout: flo
     """Until the material processor has recorded ``count`` current materials of the session
     (what ``kbs materials list`` shows, read here without a subprocess)."""
     from kbs.target import local_target
-    from shared.materials import current_materials
+    from shared.materials.library import current_materials
 
     target = local_target(data_dir)
     target.activate()

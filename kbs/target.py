@@ -30,7 +30,7 @@ class Target:
 
     def activate(self) -> None:
         """Point boto3 (and our cached clients) at this target."""
-        from shared.clients import reset
+        from shared.platform.clients import reset
 
         os.environ["AWS_DEFAULT_REGION"] = self.region
         if self.aws_endpoint_url:

@@ -99,9 +99,9 @@ def _moto_account() -> Iterator[Any]:
     import pytest
     from moto import mock_aws
 
-    from shared import clients
-    from shared.provisioning import create_table
-    from shared.settings import get_settings
+    from kbs.local.provisioning import create_table
+    from shared.platform import clients
+    from shared.platform.settings import get_settings
     from tests.conftest import BUS_NAME, LINK_SECRET, REGION, SENDER, TABLE_NAME
 
     patch = pytest.MonkeyPatch()
@@ -134,9 +134,9 @@ def _moto_account() -> Iterator[Any]:
 def fan_out(report: Callable[[str], None] = print, recipients: int = FAN_OUT) -> bool:
     """Time and count the T-24h reminder to ``recipients`` registrants; True if every one got
     exactly one email in the fewest batches."""
-    from shared import clients
-    from shared.clients import table
-    from shared.observability import logger
+    from shared.platform import clients
+    from shared.platform.clients import table
+    from shared.platform.observability import logger
     from tests.conftest import TABLE_NAME
     from tests.integration import lifecycle_harness as harness
 
@@ -188,7 +188,7 @@ def fan_out(report: Callable[[str], None] = print, recipients: int = FAN_OUT) ->
 
 
 def _registration_item(harness: Any, session_id: str, n: int) -> dict[str, Any]:
-    from shared.booking import registration_item
+    from shared.registrations.store import registration_item
 
     return registration_item(harness.registration(session_id, n))
 

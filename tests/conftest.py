@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shared import clients
+from shared.platform import clients
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -46,7 +46,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    from shared.settings import get_settings
+    from shared.platform.settings import get_settings
 
     get_settings.cache_clear()
 
@@ -57,7 +57,7 @@ def aws(aws_env: None) -> Iterator[None]:
     a verified sender."""
     from moto import mock_aws
 
-    from shared.provisioning import create_table
+    from kbs.local.provisioning import create_table
 
     with mock_aws():
         clients.reset()

@@ -66,10 +66,11 @@ def sent_emails() -> list[EmailMessage]:
 def freed_place_with_a_waitlist(now: datetime) -> None:
     """What the "Registration Cancelled" sample presumes: its session (one place) was full with
     one registrant waiting, and the sample registration was just cancelled by its link."""
-    from shared import booking, cancellation, links
-    from shared.models import RegistrationSubmission
-    from shared.repository import get_session, put_session
-    from shared.settings import get_settings
+    from shared.platform.settings import get_settings
+    from shared.programme.repository import get_session, put_session
+    from shared.registrations import booking, cancellation
+    from shared.registrations.models import RegistrationSubmission
+    from shared.web import links
 
     event = load_event("bus/registration-cancelled.json")["detail"]["data"]
     session = get_session(get_settings().table_name, event["session_id"]).session
@@ -104,7 +105,7 @@ class BusTap:
 
     def __init__(self, name: str, pattern: dict[str, Any]) -> None:
         from kbs.local.server import WHOLE_EVENT
-        from shared import clients
+        from shared.platform import clients
         from tests.conftest import BUS_NAME
 
         sqs, events = clients.client("sqs"), clients.client("events")
@@ -120,7 +121,7 @@ class BusTap:
 
     def received(self, detail_type: str | None = None) -> list[dict[str, Any]]:
         """Events delivered since the last call (of one detail type, if given)."""
-        from shared import clients
+        from shared.platform import clients
 
         sqs, received = clients.client("sqs"), []
         while messages := sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get(

@@ -11,24 +11,29 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared import intake, pages, programme
-from shared.event_types import REGISTRATION_SUBMITTED, SOURCE_REGISTRATIONS
-from shared.events import OutgoingEvent, PublishError, publish
-from shared.models import SessionAvailability
-from shared.observability import logger, metrics, tracer
-from shared.responses import html_response, json_response, request_time, wants_html
-from shared.settings import get_settings
+from shared.platform.event_types import REGISTRATION_SUBMITTED, SOURCE_REGISTRATIONS
+from shared.platform.events import OutgoingEvent, PublishError, publish
+from shared.platform.observability import logger, metrics
+from shared.platform.settings import get_settings
+from shared.programme import catalogue
+from shared.programme.models import SessionAvailability
+from shared.registrations import intake
+from shared.web import forms, pages
+from shared.web.responses import (
+    dependency_failed,
+    html_response,
+    http_handler,
+    json_response,
+    request_time,
+    wants_html,
+)
 
 PAGE = Path(__file__).parent / "static" / "index.html"
-RETRY_AFTER_SECONDS = 30
 UNAVAILABLE = (
     "The service is temporarily unavailable and nothing was recorded. Please try again in a minute."
 )
@@ -38,7 +43,7 @@ app = APIGatewayHttpResolver()
 
 @app.get("/")
 def registration_page() -> Response:
-    sessions = programme.open_sessions(_programme(), _now())
+    sessions = catalogue.open_sessions(_programme(), _now())
     page = pages.registration_page(_template(), sessions, intake.CONSENT_TEXT_VERSION)
     metrics.add_metric(name="RegistrationPageViews", unit=MetricUnit.Count, value=1)
     return html_response(200, page)
@@ -46,9 +51,9 @@ def registration_page() -> Response:
 
 @app.get("/sessions")
 def open_sessions() -> Response:
-    sessions = programme.open_sessions(_programme(), _now())
+    sessions = catalogue.open_sessions(_programme(), _now())
     metrics.add_metric(name="ProgrammeRequests", unit=MetricUnit.Count, value=1)
-    return json_response(200, [programme.public_session(a) for a in sessions], cache_seconds=30)
+    return json_response(200, [catalogue.public_session(a) for a in sessions], cache_seconds=30)
 
 
 @app.post("/registrations")
@@ -78,8 +83,8 @@ def register() -> Response:
     return json_response(202, body)
 
 
-@app.exception_handler(intake.IntakeError)
-def rejected(error: intake.IntakeError) -> Response:
+@app.exception_handler(forms.IntakeError)
+def rejected(error: forms.IntakeError) -> Response:
     metrics.add_metric(name="RegistrationsRejected", unit=MetricUnit.Count, value=1)
     logger.info("Request rejected", extra={"status": error.status, "fields": sorted(error.errors)})
     if _wants_html():
@@ -91,24 +96,15 @@ def rejected(error: intake.IntakeError) -> Response:
 
 @app.exception_handler([PublishError, ClientError, BotoCoreError])
 def unavailable(error: Exception) -> Response:
-    code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
-    metrics.add_metric(name="DependencyFailures", unit=MetricUnit.Count, value=1)
-    logger.error("Dependency failed", extra={"error": type(error).__name__, "code": code})
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    headers = dependency_failed(error)
     if _wants_html():
         return html_response(503, pages.unavailable_page(UNAVAILABLE), headers)
     return json_response(
-        503, {"message": UNAVAILABLE, "retry_after": RETRY_AFTER_SECONDS}, headers=headers
+        503, {"message": UNAVAILABLE, "retry_after": int(headers["Retry-After"])}, headers=headers
     )
 
 
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False
-)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = http_handler(app)
 
 
 def _now() -> datetime:
@@ -116,7 +112,7 @@ def _now() -> datetime:
 
 
 def _programme() -> list[SessionAvailability]:
-    from shared.repository import list_sessions  # boto3 resources: loaded on first use
+    from shared.programme.repository import list_sessions  # boto3 resources: loaded on first use
 
     return list_sessions(get_settings().table_name)
 

@@ -10,21 +10,26 @@ cancelled registration, a withdrawn material) is a 403 that names no file and gi
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared import links, materials, pages, templates
-from shared.observability import logger, metrics, tracer
-from shared.repository import SessionNotFoundError, get_session
-from shared.responses import html_response, json_response, request_time, wants_html
-from shared.settings import get_settings
+from shared.mail import templates
+from shared.materials import library
+from shared.platform.observability import logger, metrics
+from shared.platform.settings import get_settings
+from shared.programme.repository import SessionNotFoundError, get_session
+from shared.web import links, pages
+from shared.web.responses import (
+    dependency_failed,
+    html_response,
+    http_handler,
+    json_response,
+    request_time,
+    wants_html,
+)
 
-RETRY_AFTER_SECONDS = 30
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 """The token is in the URL: never cached, never sent on as a referrer."""
 DENIED = pages.Notice(
@@ -43,7 +48,7 @@ app = APIGatewayHttpResolver()
 
 @app.get("/materials/<material_id>")
 def download(material_id: str) -> Response:
-    url = materials.download_url(_token(), material_id, settings=get_settings(), now=_now())
+    url = library.download_url(_token(), material_id, settings=get_settings(), now=_now())
     metrics.add_metric(name="MaterialDownloads", unit=MetricUnit.Count, value=1)
     logger.info("Download", extra={"material_id": material_id})
     return Response(status_code=302, headers={"Location": url, **PRIVATE}, body="")
@@ -52,11 +57,11 @@ def download(material_id: str) -> Response:
 @app.get("/sessions/<session_id>/materials")
 def listing(session_id: str) -> Response:
     settings, token = get_settings(), _token()
-    registration = materials.authorise(token, session_id, settings=settings, now=_now())
+    registration = library.authorise(token, session_id, settings=settings, now=_now())
     session = get_session(settings.table_name, session_id).session
     files = [
         (record, links.material_url(settings.public_base_url, record.material_id, token))
-        for record in materials.current_materials(settings.table_name, session_id)
+        for record in library.current_materials(settings.table_name, session_id)
     ]
     metrics.add_metric(name="MaterialListings", unit=MetricUnit.Count, value=1)
     if wants_html(app.current_event):
@@ -82,7 +87,7 @@ def listing(session_id: str) -> Response:
     return json_response(200, body, PRIVATE)
 
 
-@app.exception_handler([materials.AccessDeniedError, SessionNotFoundError])
+@app.exception_handler([library.AccessDeniedError, SessionNotFoundError])
 def denied(error: Exception) -> Response:
     reason = getattr(error, "reason", "no such session")
     metrics.add_metric(name="MaterialAccessDenied", unit=MetricUnit.Count, value=1)
@@ -92,19 +97,10 @@ def denied(error: Exception) -> Response:
 
 @app.exception_handler([ClientError, BotoCoreError])
 def unavailable(error: Exception) -> Response:
-    code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
-    metrics.add_metric(name="DependencyFailures", unit=MetricUnit.Count, value=1)
-    logger.error("Dependency failed", extra={"error": type(error).__name__, "code": code})
-    return _notice(UNAVAILABLE, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return _notice(UNAVAILABLE, dependency_failed(error))
 
 
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False
-)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = http_handler(app)
 
 
 def _token() -> str:

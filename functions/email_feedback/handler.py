@@ -1,7 +1,7 @@
 """Email feedback: SES bounces, complaints and rejects (configuration-set events, default bus).
 
 Each record (an EventBridge event through the rule's queue) is one SES sending event; hard
-bounces and complaints suppress their recipients (:func:`shared.feedback.record_feedback`),
+bounces and complaints suppress their recipients (:func:`shared.mail.feedback.record_feedback`),
 the rest is counted. A failed record is reported in ``batchItemFailures`` and retried alone,
 then dead-lettered.
 """
@@ -16,10 +16,10 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
-from shared.feedback import SesEventRecord, record_feedback
-from shared.observability import logger, metrics, tracer
-from shared.records import drain, parse_record
-from shared.settings import get_settings
+from shared.mail.feedback import SesEventRecord, record_feedback
+from shared.platform.observability import logger, metrics, tracer
+from shared.platform.records import drain, parse_record
+from shared.platform.settings import get_settings
 
 
 class SesFeedbackEvent(EventBridgeModel):

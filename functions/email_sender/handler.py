@@ -1,5 +1,5 @@
 """Email sender: drains the email queue, one batch of up to 50 notices per record
-(:func:`shared.notice_sender.send_batch`), paced for SES.
+(:func:`shared.notices.sender.send_batch`), paced for SES.
 
 A record whose sending failed (SES throttling, a refusal) is reported in ``batchItemFailures``:
 the queue retries it, and what was sent before is skipped (send-once).
@@ -13,11 +13,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.notice_sender import Pace, send_batch
-from shared.notices import EmailBatch
-from shared.observability import logger, metrics, tracer
-from shared.records import drain, parse_record
-from shared.settings import get_settings
+from shared.notices.kinds import EmailBatch
+from shared.notices.sender import Pace, send_batch
+from shared.platform.observability import logger, metrics, tracer
+from shared.platform.records import drain, parse_record
+from shared.platform.settings import get_settings
 
 
 def record_handler(record: SQSRecord) -> None:

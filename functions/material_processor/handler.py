@@ -2,7 +2,8 @@
 
 The rule (default bus) targets an SQS queue; each record's body is one EventBridge event.
 Each upload is checked and recorded, or quarantined with its reason and the organisers told
-(:func:`shared.uploads.process_upload`): a bad upload is an outcome, not a failure. A record
+(:func:`shared.materials.uploads.process_upload`): a bad upload is an outcome, not a failure. A
+record
 that fails (malformed, or a dependency down) is reported in ``batchItemFailures`` and retried
 alone; the others complete.
 """
@@ -17,10 +18,10 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AliasChoices, BaseModel, Field
 
-from shared.observability import logger, metrics, tracer
-from shared.records import drain, parse_record
-from shared.settings import get_settings
-from shared.uploads import Upload, process_upload
+from shared.materials.uploads import Upload, process_upload
+from shared.platform.observability import logger, metrics, tracer
+from shared.platform.records import drain, parse_record
+from shared.platform.settings import get_settings
 
 
 class S3Bucket(BaseModel):

@@ -2,28 +2,26 @@
 
 ``GET /privacy?token=...`` shows two buttons and changes nothing (mail scanners follow links).
 ``POST /privacy/export`` (the form, or JSON ``{"token": ...}``) answers everything held about
-the address as a JSON attachment; ``POST /privacy/erase`` erases it (:mod:`shared.privacy`).
+the address as a JSON attachment; ``POST /privacy/erase`` erases it (:mod:`shared.privacy.rights`).
 A bad, expired or spent link gets a 4xx and changes nothing; a failed dependency a 503
-(:mod:`shared.link_routes`).
+(:mod:`shared.web.link_routes`).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import links, pages, privacy
-from shared.booking import BookingContentionError
-from shared.events import PublishError
-from shared.link_routes import LinkNotices, LinkRoutes
-from shared.observability import logger, metrics, tracer
-from shared.responses import html_response, json_response
-from shared.settings import get_settings
+from shared.platform.events import PublishError
+from shared.platform.observability import metrics
+from shared.platform.settings import get_settings
+from shared.privacy import rights
+from shared.registrations.booking import BookingContentionError
+from shared.web import links, pages
+from shared.web.link_routes import LinkNotices, LinkRoutes
+from shared.web.responses import html_response, http_handler, json_response
 
 EXPORT_FILENAME = "kbs-my-data.json"
 
@@ -44,7 +42,7 @@ app = routes.app
 def choose() -> Response:
     token = routes.query_token()
     settings = get_settings()
-    privacy.address_of(token, now=routes.now, settings=settings)
+    rights.address_of(token, now=routes.now, settings=settings)
     if not routes.wants_html:
         return json_response(200, {"status": "ok", "actions": ["export", "erase"]})
     return html_response(200, pages.privacy_page(token, settings.retention_days))
@@ -53,8 +51,8 @@ def choose() -> Response:
 @app.post(f"{links.PRIVACY_PATH}/export")
 def export() -> Response:
     settings, now = get_settings(), routes.now
-    email = privacy.address_of(routes.posted_token(), now=now, settings=settings)
-    data = privacy.export(settings.table_name, email, now=now)
+    email = rights.address_of(routes.posted_token(), now=now, settings=settings)
+    data = rights.export(settings.table_name, email, now=now)
     metrics.add_metric(name="PersonalDataExported", unit=MetricUnit.Count, value=1)
     return Response(
         status_code=200,
@@ -71,8 +69,8 @@ def export() -> Response:
 @app.post(f"{links.PRIVACY_PATH}/erase")
 def erase() -> Response:
     settings, now = get_settings(), routes.now
-    email = privacy.address_of(routes.posted_token(), now=now, settings=settings)
-    privacy.erase(
+    email = rights.address_of(routes.posted_token(), now=now, settings=settings)
+    rights.erase(
         email,
         now=now,
         settings=settings,
@@ -82,15 +80,9 @@ def erase() -> Response:
     return routes.answer(pages.ERASED)
 
 
-@app.exception_handler(privacy.NothingHeldError)
-def nothing_held(_: privacy.NothingHeldError) -> Response:
+@app.exception_handler(rights.NothingHeldError)
+def nothing_held(_: rights.NothingHeldError) -> Response:
     return routes.refused(pages.NOTHING_HELD, "nothing held")
 
 
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False
-)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = http_handler(app)

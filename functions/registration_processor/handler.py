@@ -15,12 +15,12 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
-from shared.booking import process_submission
-from shared.events import EventMetadata
-from shared.models import RegistrationSubmission
-from shared.observability import logger, metrics, tracer
-from shared.records import drain, parse_record
-from shared.settings import get_settings
+from shared.platform.events import EventMetadata
+from shared.platform.observability import logger, metrics, tracer
+from shared.platform.records import drain, parse_record
+from shared.platform.settings import get_settings
+from shared.registrations.booking import process_submission
+from shared.registrations.models import RegistrationSubmission
 
 
 class SubmittedDetail(BaseModel):

@@ -4,7 +4,7 @@
 changes anything (mail scanners follow links). ``POST`` with the token (the form, or JSON
 ``{"token": ...}``) cancels. Answers are pages, or JSON when ``Accept`` prefers it; a bad,
 expired or stale link gets a 4xx saying nothing changed, a failed dependency a 503
-(:mod:`shared.link_routes`).
+(:mod:`shared.web.link_routes`).
 """
 
 from __future__ import annotations
@@ -12,18 +12,19 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import cancellation, links, pages, templates
-from shared.booking import BookingContentionError
-from shared.events import PublishError
-from shared.link_routes import LinkNotices, LinkRoutes
-from shared.models import Registration, RegistrationStatus, Session
-from shared.observability import logger, metrics, tracer
-from shared.responses import html_response, json_response
-from shared.settings import get_settings
+from shared.mail import templates
+from shared.platform.events import PublishError
+from shared.platform.observability import metrics
+from shared.platform.settings import get_settings
+from shared.programme.models import Session
+from shared.registrations import cancellation
+from shared.registrations.booking import BookingContentionError
+from shared.registrations.models import Registration, RegistrationStatus
+from shared.web import links, pages
+from shared.web.link_routes import LinkNotices, LinkRoutes
+from shared.web.responses import html_response, http_handler, json_response
 
 routes = LinkRoutes(
     LinkNotices(
@@ -87,13 +88,7 @@ def over(_: cancellation.SessionOverError) -> Response:
     return routes.refused(pages.SESSION_OVER, "session over")
 
 
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False
-)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = http_handler(app)
 
 
 def _answer(notice: pages.Notice, registration: Registration, session: Session) -> Response:

@@ -1,5 +1,5 @@
 """Session clock: a scheduled rule (every 5 minutes) sends due reminders and starts and ends
-sessions (:func:`shared.lifecycle.run_clock`).
+sessions (:func:`shared.programme.lifecycle.run_clock`).
 
 "Now" is the Scheduled Event's ``time``, so a late, repeated or simulated tick behaves the
 same. A tick that could not do everything raises, so Lambda retries it (then dead-letters it);
@@ -14,10 +14,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
-from shared.lifecycle import run_clock
-from shared.models import AwareDatetime
-from shared.observability import logger, metrics, tracer
-from shared.settings import get_settings
+from shared.platform.observability import logger, metrics, tracer
+from shared.platform.settings import get_settings
+from shared.programme.lifecycle import run_clock
+from shared.programme.models import AwareDatetime
 
 
 class Tick(BaseModel):

@@ -1,5 +1,5 @@
 """Session events: "Session Started/Ended/Updated/Cancelled" mark the session live or ended
-and fan out the notice (:func:`shared.lifecycle.handle_change`).
+and fan out the notice (:func:`shared.programme.lifecycle.handle_change`).
 
 The rule's target is an SQS queue; a record that fails is reported in ``batchItemFailures``
 and retried alone (then dead-lettered); a replayed event notifies nobody twice.
@@ -13,12 +13,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
-from shared.events import EventMetadata
-from shared.lifecycle import SessionChange, handle_change
-from shared.models import AwareDatetime
-from shared.observability import logger, metrics, tracer
-from shared.records import drain, parse_record
-from shared.settings import get_settings
+from shared.platform.events import EventMetadata
+from shared.platform.observability import logger, metrics, tracer
+from shared.platform.records import drain, parse_record
+from shared.platform.settings import get_settings
+from shared.programme.lifecycle import SessionChange, handle_change
+from shared.programme.models import AwareDatetime
 
 
 class ChangeDetail(BaseModel):

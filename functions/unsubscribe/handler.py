@@ -6,23 +6,20 @@ form, or the one-click request a mail provider sends from the ``List-Unsubscribe
 (body ``List-Unsubscribe=One-Click``, which carries nothing else we need, so it is not read
 when the URL has the token). Answers are pages, or JSON when ``Accept`` prefers it; a bad or
 expired link gets a 4xx saying nothing changed, a failed dependency a 503
-(:mod:`shared.link_routes`).
+(:mod:`shared.web.link_routes`).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import links, pages, unsubscribe
-from shared.link_routes import LinkNotices, LinkRoutes
-from shared.observability import logger, metrics, tracer
-from shared.responses import html_response, json_response
-from shared.settings import get_settings
+from shared.mail import unsubscribe
+from shared.platform.observability import metrics
+from shared.platform.settings import get_settings
+from shared.web import links, pages
+from shared.web.link_routes import LinkNotices, LinkRoutes
+from shared.web.responses import html_response, http_handler, json_response
 
 routes = LinkRoutes(
     LinkNotices(
@@ -62,10 +59,4 @@ def not_found(_: unsubscribe.RegistrationNotFoundError) -> Response:
     return routes.refused(pages.UNSUBSCRIBE_NOT_FOUND, "not found")
 
 
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False
-)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = http_handler(app)

@@ -1,7 +1,7 @@
 """Waitlist promoter: a place given back ("Registration Cancelled") goes to the waiting list.
 
 Each record (an EventBridge event through the rule's queue) runs one promotion pass for its
-session (:func:`shared.cancellation.promote_waitlisted`); a failed record is reported in
+session (:func:`shared.registrations.waitlist.promote_waitlisted`); a failed record is reported in
 ``batchItemFailures`` and retried alone, then dead-lettered.
 """
 
@@ -15,11 +15,12 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
-from shared.cancellation import CancelledData, promote_waitlisted
-from shared.events import EventMetadata
-from shared.observability import logger, metrics, tracer
-from shared.records import drain, parse_record
-from shared.settings import get_settings
+from shared.platform.events import EventMetadata
+from shared.platform.observability import logger, metrics, tracer
+from shared.platform.records import drain, parse_record
+from shared.platform.settings import get_settings
+from shared.registrations.cancellation import CancelledData
+from shared.registrations.waitlist import promote_waitlisted
 
 
 class CancelledDetail(BaseModel):

@@ -23,7 +23,7 @@ from infra.constructs.materials import Materials
 from infra.constructs.nag import acknowledge
 from infra.constructs.queues import dead_letter_queue
 from infra.wiring import MATERIALS_PREFIX, QUARANTINE_PREFIX
-from shared.settings import Settings
+from shared.platform.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Ship only the Lambda packages; everything else in the repository stays out of the zip.
@@ -73,7 +73,7 @@ class Dependencies:
     """Each declared ``WorkQueue`` by name; functions get the URL of those they send to."""
 
     def environment(self) -> dict[str, str]:
-        """The variables ``shared.settings`` and Powertools read."""
+        """The variables ``shared.platform.settings`` and Powertools read."""
         return {
             "KBS_TABLE_NAME": self.table.table_name,
             "KBS_EVENT_BUS_NAME": self.bus.event_bus_name,

@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def discover(args: argparse.Namespace) -> list[dead_letters.DeadLetterQueue]:
     """The target's dead-letter queues (the target is activated for boto3)."""
     if args.stack:
-        from shared.clients import client
+        from shared.platform.clients import client
 
         targets.resolve(args)
         (stack,) = client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"]
@@ -56,7 +56,7 @@ def discover(args: argparse.Namespace) -> list[dead_letters.DeadLetterQueue]:
 
 
 def list_command(args: argparse.Namespace) -> int:
-    from shared.clients import client
+    from shared.platform.clients import client
 
     queues = discover(args)
     sqs = client("sqs")
@@ -91,7 +91,7 @@ def list_command(args: argparse.Namespace) -> int:
 
 
 def redrive_command(args: argparse.Namespace) -> int:
-    from shared.clients import client
+    from shared.platform.clients import client
 
     queues = discover(args)
     try:

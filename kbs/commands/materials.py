@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kbs import target as targets
-from shared.event_types import MATERIAL_KINDS, MATERIALS_PREFIX
-from shared.filetypes import TYPES
+from shared.materials.filetypes import TYPES
+from shared.platform.event_types import MATERIAL_KINDS, MATERIALS_PREFIX
 
-# ``shared.materials`` and ``shared.uploads`` are imported by the commands that use them: the
+# ``shared.materials.library`` and ``shared.materials.uploads`` are imported by the commands that
+# use them: the
 # handler modules they load (and their loggers) stay out of every other ``kbs`` command.
 
 
@@ -46,7 +47,7 @@ def upload_command(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         print(f"kbs: no file {args.file}", file=sys.stderr)
         return 2
-    from shared.clients import client
+    from shared.platform.clients import client
 
     target = targets.resolve(args)
     key = f"{MATERIALS_PREFIX}{args.session}/{args.kind}/{args.file.name}"
@@ -68,11 +69,11 @@ LIST_COLUMNS = ("ID", "KIND", "TITLE", "SIZE", "UPLOADED (UTC)", "STATUS")
 
 
 def list_command(args: argparse.Namespace) -> int:
-    from shared import materials, uploads
+    from shared.materials import library, uploads
 
     target = targets.resolve(args)
-    records = materials.session_materials(target.table, args.session)
-    current = {r.material_id for r in materials.current(records)}
+    records = library.session_materials(target.table, args.session)
+    current = {r.material_id for r in library.current(records)}
     rows: list[tuple[str, ...]] = [LIST_COLUMNS]
     for record in records:
         status = (
@@ -87,7 +88,7 @@ def list_command(args: argparse.Namespace) -> int:
                 record.material_id,
                 record.kind.value,
                 record.title,
-                materials.human_size(record.size),
+                library.human_size(record.size),
                 f"{record.uploaded_at.astimezone(UTC):%Y-%m-%d %H:%M}",
                 status,
             )
@@ -106,12 +107,12 @@ def list_command(args: argparse.Namespace) -> int:
 
 
 def withdraw_command(args: argparse.Namespace) -> int:
-    from shared import materials
+    from shared.materials import library
 
     target = targets.resolve(args)
     try:
-        record = materials.withdraw(target.table, args.material_id, datetime.now(UTC))
-    except materials.MaterialNotFoundError:
+        record = library.withdraw(target.table, args.material_id, datetime.now(UTC))
+    except library.MaterialNotFoundError:
         print(f"kbs: no material {args.material_id}", file=sys.stderr)
         return 1
     print(f"withdrawn {record.material_id} ({record.label}): its links no longer work")

@@ -1,7 +1,7 @@
 """``kbs registrants export|erase EMAIL``: a person's data subject rights, for the organisers.
 
 ``export`` writes everything held about the address as JSON (to ``--out`` or stdout);
-``erase`` removes it (:mod:`shared.privacy`): places in coming sessions are cancelled first,
+``erase`` removes it (:mod:`shared.privacy.rights`): places in coming sessions are cancelled first,
 so the waiting list is promoted. On a local stack the outbox's copies of their emails go too.
 """
 
@@ -15,7 +15,8 @@ from pathlib import Path
 
 from kbs import target as targets
 
-# ``shared.privacy`` is imported by the commands (its modules' loggers stay out of other ones).
+# ``shared.privacy.rights`` is imported by the commands (its modules' loggers stay out of other
+# ones).
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,10 +36,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from shared import privacy
+    from shared.privacy import rights
 
     target = targets.resolve(args)
-    data = privacy.export(target.table, args.email, now=datetime.now(UTC))
+    data = rights.export(target.table, args.email, now=datetime.now(UTC))
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     if args.out:
         args.out.write_text(text, encoding="utf-8")
@@ -49,12 +50,12 @@ def export_command(args: argparse.Namespace) -> int:
 
 
 def erase_command(args: argparse.Namespace) -> int:
-    from shared import privacy
-    from shared.settings import Settings
+    from shared.platform.settings import Settings
+    from shared.privacy import rights
 
     target = targets.resolve(args)
     settings = Settings(table_name=target.table, event_bus_name=target.event_bus)
-    erasure = privacy.erase(args.email, now=datetime.now(UTC), settings=settings)
+    erasure = rights.erase(args.email, now=datetime.now(UTC), settings=settings)
     copies = 0
     if target.data_dir is not None:  # the local stack's outbox
         from kbs.local.outbox import forget

@@ -1,5 +1,6 @@
 """``kbs sessions import FILE`` and ``kbs sessions list``: the organisers' programme;
-``kbs sessions start|reschedule|cancel ID``: its changes on the day (:mod:`shared.lifecycle`).
+``kbs sessions start|reschedule|cancel ID``: its changes on the day
+(:mod:`shared.programme.lifecycle`).
 
 Import is idempotent: each new or changed session is announced ("Session Scheduled") and
 then stored, so a failed publish is retried by simply running the import again, and a
@@ -20,11 +21,11 @@ from zoneinfo import ZoneInfo
 
 from kbs import target as targets
 from kbs.local.clock import parse_time
-from shared import repository
-from shared.event_types import SESSION_SCHEDULED, SOURCE_SESSIONS
-from shared.events import OutgoingEvent, PublishError, publish
-from shared.models import Session, SessionAvailability
-from shared.programme import ProgrammeError, load_programme
+from shared.platform.event_types import SESSION_SCHEDULED, SOURCE_SESSIONS
+from shared.platform.events import OutgoingEvent, PublishError, publish
+from shared.programme import repository
+from shared.programme.catalogue import ProgrammeError, load_programme
+from shared.programme.models import Session, SessionAvailability
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -143,12 +144,12 @@ def scheduled_event(session: Session) -> OutgoingEvent:
     )
 
 
-# ``shared.lifecycle`` is imported by the commands that use it: it creates the Powertools
+# ``shared.programme.lifecycle`` is imported by the commands that use it: it creates the Powertools
 # logger, which must not capture stdout before ``kbs invoke`` redirects it.
 
 
 def start_command(args: argparse.Namespace) -> int:
-    from shared import lifecycle
+    from shared.programme import lifecycle
 
     return _change(
         args,
@@ -158,7 +159,7 @@ def start_command(args: argparse.Namespace) -> int:
 
 
 def reschedule_command(args: argparse.Namespace) -> int:
-    from shared import lifecycle
+    from shared.programme import lifecycle
 
     return _change(
         args,
@@ -170,7 +171,7 @@ def reschedule_command(args: argparse.Namespace) -> int:
 
 
 def cancel_command(args: argparse.Namespace) -> int:
-    from shared import lifecycle
+    from shared.programme import lifecycle
 
     return _change(
         args,
@@ -185,7 +186,7 @@ def _change(
     args: argparse.Namespace, change: Callable[[targets.Target], Session], detail_type: str
 ) -> int:
     """Apply an organiser's change on the target; print what became of it."""
-    from shared import lifecycle
+    from shared.programme import lifecycle
 
     target = targets.resolve(args)
     try:

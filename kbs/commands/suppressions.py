@@ -1,7 +1,7 @@
 """``kbs suppressions list|lift``: the addresses no email goes to, and lifting one.
 
 Hard bounces and complaints (SES feedback) and unsubscribes put an address on the list
-(:mod:`shared.suppression`); ``lift`` removes it, for example after the registrant fixed their
+(:mod:`shared.mail.suppression`); ``lift`` removes it, for example after the registrant fixed their
 mailbox or asked to receive emails again. A new registration lifts an unsubscribe by itself.
 """
 
@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def list_command(args: argparse.Namespace) -> int:
     from datetime import UTC
 
-    from shared import suppression
+    from shared.mail import suppression
 
     target = targets.resolve(args)
     found = suppression.listing(target.table)
@@ -55,7 +55,7 @@ def list_command(args: argparse.Namespace) -> int:
 
 
 def lift_command(args: argparse.Namespace) -> int:
-    from shared import suppression
+    from shared.mail import suppression
 
     target = targets.resolve(args)
     lifted = suppression.lift(target.table, args.email)

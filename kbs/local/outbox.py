@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from kbs.local.runtime import log
-from shared.links import email_hash
+from shared.web.links import email_hash
 
 POLL_SECONDS = 0.5
 FORGET_DIR = ".forget"

@@ -50,8 +50,8 @@ def aws_environment(endpoint_url: str, region: str) -> dict[str, str]:
 @contextmanager
 def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
     """Set ``values`` in ``os.environ`` (dropping ``AWS_PROFILE``); restore everything after."""
-    from shared.clients import reset
-    from shared.settings import get_settings
+    from shared.platform.clients import reset
+    from shared.platform.settings import get_settings
 
     names = {*values, "AWS_PROFILE"}
     saved = {name: os.environ.get(name) for name in names}

@@ -40,10 +40,10 @@ from kbs.local.clock import Clock, ScheduledRule, Scheduler, event_time
 from kbs.local.delivery import Delivery, DeliveryPolicy, Poller, Queue, queue_arn
 from kbs.local.gateway import LOOPBACK, Gateway
 from kbs.local.outbox import Outbox, forget
+from kbs.local.provisioning import create_table
 from kbs.local.runtime import FAKE_CREDENTIALS, Invoker, aws_environment, patched_environ
 from kbs.local.state import DataDirLock, remove_info, write_info
-from shared.provisioning import create_table
-from shared.settings import Settings
+from shared.platform.settings import Settings
 
 REGION = "eu-west-1"
 
@@ -120,7 +120,7 @@ def provision(
         return moto_client(service, endpoint_url, region)
 
     with patched_environ(aws_environment(endpoint_url, region)):
-        create_table(names.table)  # shared.provisioning reads the endpoint from the environment
+        create_table(names.table)  # kbs.local.provisioning reads the endpoint from the environment
     aws("events").create_event_bus(Name=names.event_bus)
     s3 = aws("s3")
     s3.create_bucket(Bucket=names.bucket, CreateBucketConfiguration={"LocationConstraint": region})
@@ -266,11 +266,11 @@ class LocalStack:
             # An erasure by link (the privacy function runs in this process) drops the copies.
             # Imported here: handler modules (and their loggers, bound to stdout on import) stay
             # out of commands that only import this module (``kbs invoke`` redirects stdout).
-            from shared import privacy
+            from shared.privacy import rights
 
             forget_copies = functools.partial(forget, outbox.directory)
-            privacy.ERASURE_LISTENERS.append(forget_copies)
-            starting.callback(privacy.ERASURE_LISTENERS.remove, forget_copies)
+            rights.ERASURE_LISTENERS.append(forget_copies)
+            starting.callback(rights.ERASURE_LISTENERS.remove, forget_copies)
             scheduler = Scheduler(resources.schedules, self.clock, invoker, self.region)
             scheduler.start()
             starting.callback(scheduler.stop)
@@ -313,7 +313,8 @@ class LocalStack:
         return Poller(queue, invoker, self.region, sqs, batch_size)
 
     def _environment(self, api_url: str) -> dict[str, str]:
-        """The ``KBS_*`` variables the handlers read (:class:`shared.settings.Settings`)."""
+        """The ``KBS_*`` variables the handlers read
+        (:class:`shared.platform.settings.Settings`)."""
         return {
             "KBS_TABLE_NAME": self.names.table,
             "KBS_EVENT_BUS_NAME": self.names.event_bus,

@@ -11,7 +11,7 @@ import pytest
 
 from infra import wiring
 from infra.constructs.http_api import THROTTLE
-from shared import intake
+from shared.web import forms
 from tests.infra.cfn import Synth, ref
 
 pytestmark = pytest.mark.xdist_group("synth")
@@ -67,4 +67,4 @@ def test_http_api_is_throttled_and_bodies_are_bounded(declared: Synth) -> None:
     assert 0 < settings["ThrottlingRateLimit"] == THROTTLE.rate_limit <= 100
     assert 0 < settings["ThrottlingBurstLimit"] == THROTTLE.burst_limit <= 200
     assert ref(stage["Properties"]["ApiId"]) in declared.of_type("AWS::ApiGatewayV2::Api")
-    assert intake.MAX_BODY_BYTES <= 64 * 1024
+    assert forms.MAX_BODY_BYTES <= 64 * 1024

@@ -9,7 +9,7 @@ from aws_cdk.assertions import Match
 
 from infra import wiring
 from infra.stack import OUR_SOURCES
-from shared.settings import Settings
+from shared.platform.settings import Settings
 from tests.infra.cfn import Synth, as_list, ref, statements
 
 pytestmark = pytest.mark.xdist_group("synth")

@@ -28,9 +28,10 @@ from botocore.exceptions import ClientError
 from infra import wiring
 from kbs.local.delivery import DeliveryPolicy, sqs_event
 from kbs.local.server import WHOLE_EVENT
-from shared import clients, keys, repository
-from shared.models import Session
-from shared.programme import load_programme
+from shared.platform import clients, keys
+from shared.programme import repository
+from shared.programme.catalogue import load_programme
+from shared.programme.models import Session
 from tests.conftest import BUS_NAME, EVENTS, REGION, TABLE_NAME, load_event
 from tests.support import Context, sent_emails
 

@@ -21,10 +21,11 @@ from typing import Any
 from infra import wiring
 from kbs.local.delivery import sqs_event
 from kbs.local.server import WHOLE_EVENT
-from shared import booking
-from shared.clients import client, table
-from shared.models import Consent, Registration, RegistrationStatus, Session
-from shared.repository import put_session
+from shared.platform.clients import client, table
+from shared.programme.models import Session
+from shared.programme.repository import put_session
+from shared.registrations import store
+from shared.registrations.models import Consent, Registration, RegistrationStatus
 from tests.conftest import BUS_NAME, REGION, TABLE_NAME, load_event
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -84,7 +85,7 @@ class Lifecycle:
     """The session functions on moto (needs the ``aws`` fixture's account)."""
 
     def __init__(self, monkeypatch: Any) -> None:
-        from shared.settings import get_settings
+        from shared.platform.settings import get_settings
 
         sqs = client("sqs")
         # Visibility 0: a record reported failed is received again at once (a retry).
@@ -125,7 +126,7 @@ class Lifecycle:
         """Store registrations directly (booking is tested elsewhere)."""
         with table(TABLE_NAME).batch_writer() as writer:
             for item in registrations:
-                writer.put_item(Item=booking.registration_item(item))
+                writer.put_item(Item=store.registration_item(item))
 
     @staticmethod
     def set_status(session_id: str, email: str, status: RegistrationStatus) -> None:

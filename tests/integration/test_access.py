@@ -17,8 +17,10 @@ import pytest
 
 from functions.api.handler import handler as api
 from infra.wiring import FUNCTIONS, HttpRoute
-from shared import booking, clients, links, secrets
-from shared.settings import get_settings
+from shared.platform import clients, secrets
+from shared.platform.settings import get_settings
+from shared.registrations import booking
+from shared.web import links
 from tests.integration.test_self_service import (
     ASKED_AT,
     BOOKED_AT,

@@ -23,11 +23,14 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from functions.api.handler import handler
 from functions.registration_processor.handler import handler as processor
 from infra.wiring import REGISTRATION_SUBMITTED, SOURCE_REGISTRATIONS, SOURCE_SESSIONS
-from shared import booking, clients, intake, repository
-from shared.events import MAX_ATTEMPTS
-from shared.models import SessionStatus
-from shared.pages import prefers_html
-from shared.programme import load_programme
+from shared.platform import clients
+from shared.platform.events import MAX_ATTEMPTS
+from shared.programme import repository
+from shared.programme.catalogue import load_programme
+from shared.programme.models import SessionStatus
+from shared.registrations import intake, store
+from shared.web import forms
+from shared.web.pages import prefers_html
 from tests.conftest import BUS_NAME, EVENTS, TABLE_NAME, load_event
 from tests.support import Context, sent_emails, sqs_batch
 
@@ -126,7 +129,7 @@ def form_fields() -> list[tuple[str, str]]:
 def form_post(
     body: bytes | str | None = None,
     *,
-    content_type: str = intake.FORM_CONTENT_TYPE,
+    content_type: str = forms.FORM_CONTENT_TYPE,
     accept: str = "application/json",
     **changes: str | None,
 ) -> dict[str, Any]:
@@ -448,7 +451,7 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
         raw = draw(st.binary(max_size=3000))
         event = form_post(raw if draw(st.booleans()) else raw.decode("utf-8", "replace"))
     event["headers"]["content-type"] = draw(
-        st.sampled_from([intake.FORM_CONTENT_TYPE, intake.JSON_CONTENT_TYPE]) | st.text(max_size=40)
+        st.sampled_from([forms.FORM_CONTENT_TYPE, forms.JSON_CONTENT_TYPE]) | st.text(max_size=40)
     )
     event["headers"]["accept"] = draw(st.sampled_from(["application/json", "text/html"]))
     return event
@@ -471,10 +474,10 @@ def test_arbitrary_requests_get_a_2xx_or_4xx_and_each_accepted_one_is_booked_onc
     if published:  # delivered twice (at least once): each booking made and emailed once
         submitted = published[0] | {"account": DEFAULT_ACCOUNT_ID}  # moto drops it on SQS
         address = submitted["detail"]["data"]["email"]
-        before = booking.registrant_registrations(TABLE_NAME, address)
+        before = store.registrant_registrations(TABLE_NAME, address)
         for _ in range(2):
             assert processor(sqs_batch(submitted), Context())["batchItemFailures"] == []
-        held = booking.registrant_registrations(TABLE_NAME, address)
+        held = store.registrant_registrations(TABLE_NAME, address)
         assert held and len({r.session_id for r in held}) == len(held)
         emails = [
             m for m in sent_emails() if m["To"].addresses[0].addr_spec.lower() == address.lower()

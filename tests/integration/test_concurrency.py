@@ -28,11 +28,14 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from shared import booking, clients, mail
-from shared.models import RegistrationStatus, RegistrationSubmission, Session
-from shared.provisioning import create_table
-from shared.repository import get_session, put_session
-from shared.settings import Settings, get_settings
+from kbs.local.provisioning import create_table
+from shared.mail import sending
+from shared.platform import clients
+from shared.platform.settings import Settings, get_settings
+from shared.programme.models import Session
+from shared.programme.repository import get_session, put_session
+from shared.registrations import booking, store
+from shared.registrations.models import RegistrationStatus, RegistrationSubmission
 from tests.conftest import BUS_NAME, REGION, SENDER, TABLE_NAME, load_event
 
 SAMPLE = load_event("bus/registration-submitted.json")
@@ -150,10 +153,10 @@ def test_fifty_registrants_for_ten_places(server: Settings) -> None:
     # Counters and items agree.
     availability = get_session(TABLE_NAME, SESSION_ID)
     assert (availability.confirmed, availability.waitlisted) == (CAPACITY, 40)
-    registrations = booking.session_registrations(TABLE_NAME, SESSION_ID)
+    registrations = store.session_registrations(TABLE_NAME, SESSION_ID)
     statuses = Counter(r.status for r in registrations)
     assert statuses == {RegistrationStatus.CONFIRMED: 10, RegistrationStatus.WAITLISTED: 40}
-    waiting = booking.waitlist(TABLE_NAME, SESSION_ID)
+    waiting = store.waitlist(TABLE_NAME, SESSION_ID)
     assert {w.email for w in waiting} == {
         r.email for r in registrations if r.status is RegistrationStatus.WAITLISTED
     }
@@ -179,11 +182,11 @@ def test_the_same_submission_delivered_concurrently_is_booked_and_sent_once(
     # A delivery that finds another one mid-send fails and is redelivered later by SQS.
     for result in results:
         if isinstance(result, BaseException):
-            assert isinstance(result, mail.SendInProgressError)
+            assert isinstance(result, sending.SendInProgressError)
     for _ in results:
         booking.process_submission(one, now=NOW, settings=server)
 
-    assert len(booking.session_registrations(TABLE_NAME, SESSION_ID)) == 1
+    assert len(store.session_registrations(TABLE_NAME, SESSION_ID)) == 1
     assert get_session(TABLE_NAME, SESSION_ID).confirmed == 1
     assert len(sent()) == 1
 
@@ -193,19 +196,21 @@ def test_concurrent_cancellations_fill_freed_places_from_the_waiting_list_in_ord
 ) -> None:
     """Confirmed registrants cancel, and waitlisted ones leave, all at once; each request is
     followed by its promotion run, as the "Registration Cancelled" event would trigger it."""
-    from shared import cancellation, keys, links
+    from shared.platform import keys
+    from shared.registrations import cancellation, waitlist
+    from shared.web import links
 
     waiting, cancelling, later = 15, 8, NOW + timedelta(days=1)
     for n in range(CAPACITY + waiting):  # booked one after the other: a known waitlist order
         booking.process_submission(submission(n), now=NOW + timedelta(seconds=n), settings=server)
     emails = [submission(n).email_key for n in range(CAPACITY + waiting)]
     places, queue = emails[:CAPACITY], emails[CAPACITY:]
-    assert [entry.email for entry in booking.waitlist(TABLE_NAME, SESSION_ID)] == queue
+    assert [entry.email for entry in store.waitlist(TABLE_NAME, SESSION_ID)] == queue
     sent_before = len(sent())
     leaving = [queue[1], queue[4], queue[12]]  # two would be promoted, one would not
 
     def token(email: str) -> str:
-        registration = booking.get_registration(TABLE_NAME, SESSION_ID, email)
+        registration = store.get_registration(TABLE_NAME, SESSION_ID, email)
         assert registration is not None
         claims = links.LinkClaims(
             links.CANCEL,
@@ -218,10 +223,10 @@ def test_concurrent_cancellations_fill_freed_places_from_the_waiting_list_in_ord
 
     def cancel_then_promote(email: str) -> list[Any]:
         cancellation.cancel(token(email), now=later, settings=server)
-        return cancellation.promote_waitlisted(SESSION_ID, now=later, settings=server)
+        return waitlist.promote_waitlisted(SESSION_ID, now=later, settings=server)
 
     def promote_again() -> list[Any]:
-        return cancellation.promote_waitlisted(SESSION_ID, now=later, settings=server)
+        return waitlist.promote_waitlisted(SESSION_ID, now=later, settings=server)
 
     most, watching = 0, threading.Event()
 
@@ -243,16 +248,14 @@ def test_concurrent_cancellations_fill_freed_places_from_the_waiting_list_in_ord
     # A run that met another one mid-send fails; SQS delivers its event again later.
     for result in results:
         if isinstance(result, BaseException):
-            assert isinstance(result, mail.SendInProgressError), repr(result)
-            cancellation.promote_waitlisted(SESSION_ID, now=later, settings=server)
+            assert isinstance(result, sending.SendInProgressError), repr(result)
+            waitlist.promote_waitlisted(SESSION_ID, now=later, settings=server)
 
     # Never more than the capacity, and every freed place filled from the list, in order.
     stayed = [e for e in queue if e not in leaving]
     promoted, still_waiting = stayed[:cancelling], stayed[cancelling:]
     assert most <= CAPACITY
-    registrations = {
-        r.email: r.status for r in booking.session_registrations(TABLE_NAME, SESSION_ID)
-    }
+    registrations = {r.email: r.status for r in store.session_registrations(TABLE_NAME, SESSION_ID)}
     assert {e for e, s in registrations.items() if s is RegistrationStatus.CONFIRMED} == {
         *places[cancelling:],
         *promoted,
@@ -261,7 +264,7 @@ def test_concurrent_cancellations_fill_freed_places_from_the_waiting_list_in_ord
         *places[:cancelling],
         *leaving,
     }
-    assert [entry.email for entry in booking.waitlist(TABLE_NAME, SESSION_ID)] == still_waiting
+    assert [entry.email for entry in store.waitlist(TABLE_NAME, SESSION_ID)] == still_waiting
 
     # Counters and items agree; no promotion left half done.
     availability = get_session(TABLE_NAME, SESSION_ID)

@@ -13,7 +13,7 @@ from botocore.stub import Stubber
 
 from kbs import dead_letters
 from kbs.cli import main
-from shared.clients import client
+from shared.platform.clients import client
 from tests.integration.fault_harness import RULE, Pipeline, ProcessDied, fail_calls
 from tests.support import local_stack_file
 

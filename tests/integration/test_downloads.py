@@ -18,12 +18,14 @@ import requests
 
 from infra.wiring import function
 from kbs import sample_files
-from shared import booking, links, materials
-from shared.clients import table
-from shared.models import Consent, Registration, RegistrationStatus
-from shared.programme import load_programme
-from shared.repository import put_session
-from shared.settings import get_settings
+from shared.materials import library
+from shared.platform.clients import table
+from shared.platform.settings import get_settings
+from shared.programme.catalogue import load_programme
+from shared.programme.repository import put_session
+from shared.registrations import store
+from shared.registrations.models import Consent, Registration, RegistrationStatus
+from shared.web import links
 from tests.conftest import BUCKET_NAME, EVENTS, LINK_SECRET, TABLE_NAME, load_event
 from tests.integration.test_uploads import deliver, put
 from tests.support import Context, handler_of
@@ -67,15 +69,15 @@ MEMBER, STRANGER, LEFT, WAITING = (
 
 
 @pytest.fixture
-def material(aws: None) -> materials.MaterialRecord:
+def material(aws: None) -> library.MaterialRecord:
     """The sample programme, four registrants, and one PDF recorded for the session."""
     for session in load_programme(EVENTS / "programme.sample.json", NOW - timedelta(days=3)):
         put_session(TABLE_NAME, session)
     with table(TABLE_NAME).batch_writer() as writer:
         for registration in (MEMBER, STRANGER, LEFT, WAITING):
-            writer.put_item(Item=booking.registration_item(registration))
+            writer.put_item(Item=store.registration_item(registration))
     deliver(put(f"sessions/{SESSION}/slides/{FILE}", BODY))
-    (record,) = materials.session_materials(TABLE_NAME, SESSION)
+    (record,) = library.session_materials(TABLE_NAME, SESSION)
     return record
 
 
@@ -117,7 +119,7 @@ def listing(session_id: str, token: str | None, **options: str) -> Reply:
 
 
 def test_a_registrant_is_redirected_to_a_short_lived_url_of_the_exact_version(
-    material: materials.MaterialRecord,
+    material: library.MaterialRecord,
 ) -> None:
     reply = download(material.material_id, token(MEMBER))
 
@@ -127,7 +129,7 @@ def test_a_registrant_is_redirected_to_a_short_lived_url_of_the_exact_version(
     assert location.netloc.startswith(BUCKET_NAME)
     assert unquote(location.path) == f"/{material.key}"
     assert query["versionId"] == [material.version_id]
-    assert query["X-Amz-Expires"] == [str(materials.DOWNLOAD_SECONDS)]
+    assert query["X-Amz-Expires"] == [str(library.DOWNLOAD_SECONDS)]
     assert query["response-content-type"] == ["application/pdf"]
     assert (
         "filename*=UTF-8''Risk%20mapping%20%E2%80%93%20ICT%20hardware.pdf"
@@ -186,9 +188,7 @@ REFUSED = {
 
 
 @pytest.mark.parametrize("make_token", REFUSED.values(), ids=REFUSED.keys())
-def test_anyone_else_gets_403_and_no_url(
-    material: materials.MaterialRecord, make_token: Any
-) -> None:
+def test_anyone_else_gets_403_and_no_url(material: library.MaterialRecord, make_token: Any) -> None:
     given = make_token()
 
     replies = [
@@ -206,20 +206,20 @@ def test_anyone_else_gets_403_and_no_url(
 
 
 def test_a_withdrawn_material_is_403_and_leaves_the_list(
-    material: materials.MaterialRecord,
+    material: library.MaterialRecord,
 ) -> None:
-    materials.withdraw(TABLE_NAME, material.material_id, NOW)
+    library.withdraw(TABLE_NAME, material.material_id, NOW)
 
     assert download(material.material_id, token(MEMBER)).status == 403
     assert json.loads(listing(SESSION, token(MEMBER)).body)["materials"] == []
 
 
-def test_an_unknown_material_is_403(material: materials.MaterialRecord) -> None:
+def test_an_unknown_material_is_403(material: library.MaterialRecord) -> None:
     assert download("aaaaaaaaaaaaaaaaaaaaaaaaaa", token(MEMBER)).status == 403
 
 
 def test_the_list_shows_the_current_materials_with_links_in_json_or_html(
-    material: materials.MaterialRecord,
+    material: library.MaterialRecord,
 ) -> None:
     given = token(MEMBER)
 
@@ -247,13 +247,13 @@ def test_the_list_shows_the_current_materials_with_links_in_json_or_html(
     assert as_html.headers["Referrer-Policy"] == "no-referrer"
 
 
-def test_links_in_notices_are_per_registrant(material: materials.MaterialRecord) -> None:
+def test_links_in_notices_are_per_registrant(material: library.MaterialRecord) -> None:
     settings = get_settings()
-    records = materials.current_materials(TABLE_NAME, SESSION)
+    records = library.current_materials(TABLE_NAME, SESSION)
     other = person(5)
 
-    (mine,) = materials.for_registrant(records, MEMBER, settings=settings, now=NOW)
-    (theirs,) = materials.for_registrant(records, other, settings=settings, now=NOW)
+    (mine,) = library.for_registrant(records, MEMBER, settings=settings, now=NOW)
+    (theirs,) = library.for_registrant(records, other, settings=settings, now=NOW)
 
     assert mine.title == f"Slides: Risk mapping \N{EN DASH} ICT hardware (PDF, {len(BODY)} bytes)"
     assert mine.url != theirs.url

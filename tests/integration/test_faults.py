@@ -8,9 +8,9 @@ from collections import Counter
 
 import pytest
 
-from shared import mail
-from shared.clients import client, table
-from shared.events import MAX_ATTEMPTS
+from shared.mail import sending
+from shared.platform.clients import client, table
+from shared.platform.events import MAX_ATTEMPTS
 from tests.conftest import TABLE_NAME
 from tests.integration.fault_harness import (
     POLICY,
@@ -98,7 +98,7 @@ def test_given_the_process_dies_after_a_booking_before_its_email_then_the_retry_
 ) -> None:
     """The whole batch comes back after the visibility timeout; the booked records replay as
     duplicates, and the one whose email never went out sends it once its claim has lapsed."""
-    assert mail.LEASE_SECONDS < VISIBILITY_SECONDS, "a lapsed claim must be free at redelivery"
+    assert sending.LEASE_SECONDS < VISIBILITY_SECONDS, "a lapsed claim must be free at redelivery"
     sessions = pipeline.session_ids[:1]
     fail_calls(client("sesv2"), "SendEmail", {4: ProcessDied("killed"), 11: ProcessDied("oom")})
     register_everyone(pipeline, sessions)

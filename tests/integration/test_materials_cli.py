@@ -9,8 +9,8 @@ import pytest
 
 from kbs import sample_files
 from kbs.cli import main
-from shared import materials
-from shared.clients import client
+from shared.materials import library
+from shared.platform.clients import client
 from tests.conftest import BUCKET_NAME, EVENTS, TABLE_NAME
 from tests.integration.test_uploads import created_event, deliver
 from tests.support import local_stack_file
@@ -48,14 +48,14 @@ def test_upload_list_withdraw(
 
     assert main(["materials", "list", SESSION, *local]) == 0
     listed = capsys.readouterr().out
-    (record,) = materials.session_materials(TABLE_NAME, SESSION)
+    (record,) = library.session_materials(TABLE_NAME, SESSION)
     assert record.material_id in listed and "Riskkartläggning IKT" in listed and "current" in listed
     assert "Rejected uploads (1)" in listed and "notes.pdf" in listed
 
     assert main(["materials", "withdraw", record.material_id, *local]) == 0
     assert main(["materials", "list", SESSION, *local]) == 0
     assert "withdrawn" in capsys.readouterr().out
-    assert materials.get_material(TABLE_NAME, record.material_id).withdrawn_at is not None
+    assert library.get_material(TABLE_NAME, record.material_id).withdrawn_at is not None
     assert main(["materials", "withdraw", "no-such-material", *local]) == 1
 
 

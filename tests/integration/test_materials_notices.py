@@ -11,10 +11,12 @@ from datetime import timedelta
 import pytest
 
 from kbs import sample_files
-from shared import keys, materials
-from shared.clients import table
-from shared.models import RegistrationStatus, Session
-from shared.settings import get_settings
+from shared.materials import announcements, library
+from shared.platform import keys
+from shared.platform.clients import table
+from shared.platform.settings import get_settings
+from shared.programme.models import Session
+from shared.registrations.models import RegistrationStatus
 from tests.conftest import TABLE_NAME
 from tests.integration import test_downloads
 from tests.integration.lifecycle_harness import (
@@ -77,7 +79,7 @@ def test_materials_uploaded_before_the_session_are_in_the_reminders_and_the_foll
 ) -> None:
     upload(session, "slides", "Risk mapping.pdf", sample_files.pdf(), minutes=-3 * 24 * 60)
     upload(session, "guidance", "Buyer's checklist.docx", sample_files.docx(), minutes=-47 * 60)
-    ids = {r.material_id for r in materials.session_materials(TABLE_NAME, session.session_id)}
+    ids = {r.material_id for r in library.session_materials(TABLE_NAME, session.session_id)}
 
     life.tick(START - timedelta(hours=24))
     life.tick(START)
@@ -108,9 +110,7 @@ def test_uploads_after_the_follow_up_make_one_email_per_batch(
     upload(session, "guidance", "Notes.odt", sample_files.odt(), minutes=121)
     upload(session, "slides", "Annex.pptx", sample_files.pptx(), minutes=122)
     (first,) = [
-        r
-        for r in materials.session_materials(TABLE_NAME, session.session_id)
-        if r.title == "Slides"
+        r for r in library.session_materials(TABLE_NAME, session.session_id) if r.title == "Slides"
     ]
 
     # When the clock ticks before the batch is due, at its time, and again
@@ -140,11 +140,11 @@ def test_an_upload_arriving_while_a_batch_is_announced_makes_a_new_batch(
 ) -> None:
     life.tick(END)
     upload(session, "slides", "Slides.pdf", sample_files.pdf(), minutes=120)
-    (due,) = materials.due_announcements(TABLE_NAME, START + timedelta(minutes=125))
+    (due,) = announcements.due_announcements(TABLE_NAME, START + timedelta(minutes=125))
     upload(session, "guidance", "Notes.pdf", sample_files.pdf(), minutes=124)  # read before it
 
     settings = get_settings()
-    assert materials.announce(due, now=START + timedelta(minutes=125), settings=settings)
+    assert announcements.announce(due, now=START + timedelta(minutes=125), settings=settings)
     life.settle()
 
     pending = _pending(session)
@@ -161,7 +161,7 @@ def test_an_announcement_for_a_session_not_ended_is_dropped(
         Key={"PK": keys.session_pk(session.session_id), "SK": keys.MATERIALS_DUE},
         **{
             k: v
-            for k, v in materials.announce_later(session.session_id, START).items()
+            for k, v in announcements.announce_later(session.session_id, START).items()
             if k != "Key"
         },
     )
@@ -182,8 +182,8 @@ def test_a_batch_withdrawn_before_it_is_due_is_not_announced(
 ) -> None:
     life.tick(END)
     upload(session, "slides", "Wrong file.pdf", sample_files.pdf(), minutes=120)
-    (record,) = materials.session_materials(TABLE_NAME, session.session_id)
-    materials.withdraw(TABLE_NAME, record.material_id, START + timedelta(minutes=121))
+    (record,) = library.session_materials(TABLE_NAME, session.session_id)
+    library.withdraw(TABLE_NAME, record.material_id, START + timedelta(minutes=121))
 
     life.tick(START + timedelta(minutes=125))
 

@@ -24,7 +24,7 @@ from functions.registration_processor.handler import handler as processor
 from functions.self_service.handler import handler as self_service
 from functions.waitlist_promoter.handler import handler as promoter
 from kbs import sample_files
-from shared.observability import logger
+from shared.platform.observability import logger
 from tests.conftest import load_event
 from tests.integration import test_downloads
 from tests.integration.lifecycle_harness import START, Lifecycle, part, sample_session, sent_emails

@@ -24,11 +24,15 @@ import pytest
 
 from functions.privacy.handler import handler as privacy_handler
 from functions.waitlist_promoter.handler import handler as promoter
-from shared import booking, clients, keys, links, privacy, retention
-from shared.models import RegistrationStatus, RegistrationSubmission, Session
-from shared.observability import logger
-from shared.repository import get_session, put_session
-from shared.settings import get_settings
+from shared.platform import clients, keys
+from shared.platform.observability import logger
+from shared.platform.settings import get_settings
+from shared.privacy import retention, rights
+from shared.programme.models import Session
+from shared.programme.repository import get_session, put_session
+from shared.registrations import booking, store
+from shared.registrations.models import RegistrationStatus, RegistrationSubmission
+from shared.web import links
 from tests.conftest import LINK_SECRET, TABLE_NAME, load_event
 from tests.support import BusTap, Context, sent_emails, sqs_batch
 
@@ -223,21 +227,21 @@ def test_export_lists_everything_then_erase_leaves_no_trace_and_promotes_the_fir
     assert promoter(sqs_batch(cancelled), Context())["batchItemFailures"] == []
     meta = get_session(TABLE_NAME, COMING)
     assert (meta.confirmed, meta.waitlisted) == (2, 1)
-    third = booking.get_registration(TABLE_NAME, COMING, THIRD)
+    third = store.get_registration(TABLE_NAME, COMING, THIRD)
     assert third is not None and third.status is RegistrationStatus.CONFIRMED
-    assert [e.email for e in booking.waitlist(TABLE_NAME, COMING)] == [FOURTH]
+    assert [e.email for e in store.waitlist(TABLE_NAME, COMING)] == [FOURTH]
     # Only anonymous counts remain of her.
     for session_id in (COMING, PAST):
         item = clients.table(TABLE_NAME).get_item(
             Key={"PK": keys.session_pk(session_id), "SK": keys.META}
         )["Item"]
-        assert item[privacy.ERASED] == 1
+        assert item[rights.ERASED] == 1
 
     # Then no item, log line or event holds her address or her name.
     everything = json.dumps(table_items(), default=str) + logs.getvalue()
     everything += json.dumps(booked.received(), default=str) + json.dumps(cancelled)
     assert ERIN not in everything.lower() and ERIN_NAME not in everything
-    assert privacy.erase(ERIN, now=ASKED_AT, settings=get_settings()) == privacy.Erasure()
+    assert rights.erase(ERIN, now=ASKED_AT, settings=get_settings()) == rights.Erasure()
     # and her link now says nothing is held, changing nothing.
     after = table_items()
     for method, path in (("GET", "/privacy"), ("POST", "/privacy/export")):
@@ -250,14 +254,14 @@ def test_a_submission_replayed_after_an_erasure_stays_erased_but_a_new_one_books
     booked: Bus,
 ) -> None:
     # Given Erin erased her data three days after she registered.
-    privacy.erase(ERIN, now=ASKED_AT, settings=get_settings())
+    rights.erase(ERIN, now=ASKED_AT, settings=get_settings())
     emails_before = len(sent_emails())
 
     # When her original submission is delivered again (an archive replay, a late redelivery),
     book(ERIN, COMING, 1)
 
     # then nothing of hers comes back and no email goes out,
-    assert booking.get_registration(TABLE_NAME, COMING, ERIN) is None
+    assert store.get_registration(TABLE_NAME, COMING, ERIN) is None
     assert ERIN not in json.dumps(table_items(), default=str).lower()
     assert len(sent_emails()) == emails_before
     # but a submission she makes after the erasure is her new request, and is booked.
@@ -271,7 +275,7 @@ def test_a_submission_replayed_after_an_erasure_stays_erased_but_a_new_one_books
         }
     )
     booking.process_submission(again, now=again.submitted_at, settings=get_settings())
-    registration = booking.get_registration(TABLE_NAME, COMING, ERIN)
+    registration = store.get_registration(TABLE_NAME, COMING, ERIN)
     assert registration is not None and registration.reference == "KBS-PRIV-0099"
 
 
@@ -332,17 +336,17 @@ def test_registration_waitlist_and_promotion_items_expire_the_retention_period_a
     # When the retention is 30 days and a promotion writes a notice (its email crashing first),
     monkeypatch.setenv("KBS_RETENTION_DAYS", "30")
     get_settings.cache_clear()
-    monkeypatch.setattr("shared.cancellation._notify_promoted", _crash)
+    monkeypatch.setattr("shared.registrations.waitlist._notify_promoted", _crash)
     clients.table(TABLE_NAME).update_item(
         Key={"PK": keys.session_pk(COMING), "SK": keys.META},
         UpdateExpression="SET #capacity = :three",
         ExpressionAttributeNames={"#capacity": "capacity"},
         ExpressionAttributeValues={":three": 3},
     )
-    from shared import cancellation
+    from shared.registrations import waitlist
 
     with pytest.raises(RuntimeError):
-        cancellation.promote_waitlisted(COMING, now=ASKED_AT, settings=get_settings())
+        waitlist.promote_waitlisted(COMING, now=ASKED_AT, settings=get_settings())
     # then the notice expires 30 days after the session.
     assert expiration(keys.promotion_sk(THIRD)) == int((ends + timedelta(days=30)).timestamp())
 
@@ -353,7 +357,7 @@ def _crash(*_: Any, **__: Any) -> None:
 
 def test_the_events_we_publish_carry_no_address_or_name(booked: Bus) -> None:
     # Given bookings (confirmed, waitlisted) and an erasure (cancelled, then a promotion).
-    privacy.erase(ERIN, now=ASKED_AT, settings=get_settings())
+    rights.erase(ERIN, now=ASKED_AT, settings=get_settings())
     (cancelled,) = booked.received("Registration Cancelled")
     promoter(sqs_batch(cancelled), Context())
     events = [cancelled, *booked.received()]

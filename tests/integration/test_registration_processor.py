@@ -16,10 +16,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from functions.registration_processor.handler import handler
-from shared import booking, ics, keys, links
-from shared.clients import client, table
-from shared.models import RegistrationStatus, RegistrationSubmission, Session, SessionStatus
-from shared.repository import get_session, put_session
+from shared.mail import ics
+from shared.platform import keys
+from shared.platform.clients import client, table
+from shared.programme.models import Session, SessionStatus
+from shared.programme.repository import get_session, put_session
+from shared.registrations import booking, store
+from shared.registrations.models import RegistrationStatus, RegistrationSubmission
+from shared.web import links
 from tests.conftest import BUS_NAME, LINK_SECRET, TABLE_NAME, load_event
 from tests.support import Context, sent_emails, sqs_batch
 
@@ -132,13 +136,13 @@ def test_the_sample_is_booked_confirmed_by_email_and_announced(
 
     # Stored once per session, found by session, by registrant (any case) and by reference.
     for session_id in SUBMISSION.sessions:
-        (registration,) = booking.session_registrations(TABLE_NAME, session_id)
+        (registration,) = store.session_registrations(TABLE_NAME, session_id)
         assert registration.email == EMAIL == "marta.novak@example.org"
         assert registration.status is RegistrationStatus.CONFIRMED
         assert registration.registered_at == EVENT_TIME
         assert get_session(TABLE_NAME, session_id).confirmed == 1
-    by_email = booking.registrant_registrations(TABLE_NAME, "MARTA.Novak@example.ORG")
-    by_reference = booking.reference_registrations(TABLE_NAME, SUBMISSION.reference)
+    by_email = store.registrant_registrations(TABLE_NAME, "MARTA.Novak@example.ORG")
+    by_reference = store.reference_registrations(TABLE_NAME, SUBMISSION.reference)
     assert (
         {r.session_id for r in by_email}
         == {r.session_id for r in by_reference}
@@ -197,15 +201,15 @@ def test_beyond_capacity_the_registrant_is_waitlisted_without_the_join_link(
 
     availability = get_session(TABLE_NAME, FIRST)
     assert (availability.confirmed, availability.waitlisted) == (1, 1)
-    statuses = {r.email: r.status for r in booking.session_registrations(TABLE_NAME, FIRST)}
+    statuses = {r.email: r.status for r in store.session_registrations(TABLE_NAME, FIRST)}
     assert statuses == {
         EMAIL: RegistrationStatus.CONFIRMED,
         "ian.walsh@example.org": RegistrationStatus.WAITLISTED,
     }
     # A waitlisted registration is found both by its reference and on the waiting list.
-    (by_reference,) = booking.reference_registrations(TABLE_NAME, "KBS-WAIT-0002")
+    (by_reference,) = store.reference_registrations(TABLE_NAME, "KBS-WAIT-0002")
     assert by_reference.status is RegistrationStatus.WAITLISTED
-    (entry,) = booking.waitlist(TABLE_NAME, FIRST)
+    (entry,) = store.waitlist(TABLE_NAME, FIRST)
     assert (entry.email, entry.reference) == ("ian.walsh@example.org", "KBS-WAIT-0002")
 
     confirmation, waitlisted = sent_emails()
@@ -233,7 +237,7 @@ def test_the_waiting_list_keeps_arrival_order(schedule: Callable[..., Session]) 
         )
         event["time"] = (EVENT_TIME + timedelta(seconds=10 - n)).isoformat()  # later first
         assert invoke(sqs_batch(event)) == []
-    order = [entry.reference for entry in booking.waitlist(TABLE_NAME, FIRST)]
+    order = [entry.reference for entry in store.waitlist(TABLE_NAME, FIRST)]
     assert order == ["KBS-ORDR-0003", "KBS-ORDR-0002", "KBS-ORDR-0001"]
 
 
@@ -269,7 +273,7 @@ def test_a_malformed_record_fails_alone_and_its_content_is_not_logged(
     bad = [record["messageId"] for record in batch["Records"][1:]]
 
     assert invoke(batch) == bad
-    assert len(booking.session_registrations(TABLE_NAME, FIRST)) == 1
+    assert len(store.session_registrations(TABLE_NAME, FIRST)) == 1
     assert len(sent_emails()) == 2
     assert [r.getMessage() for r in caplog.records].count("Malformed record") == 3
     logged = " ".join(str(vars(r)) for r in caplog.records).lower()
@@ -312,7 +316,7 @@ def test_a_session_closed_between_read_and_booking_is_rejected(
         TABLE_NAME, SUBMISSION.model_copy(update={"sessions": [FIRST]}), EVENT_TIME
     )
     assert (outcome.outcome, outcome.reason) == (booking.Outcome.REJECTED, "session closed")
-    assert booking.session_registrations(TABLE_NAME, FIRST) == []
+    assert store.session_registrations(TABLE_NAME, FIRST) == []
 
 
 def test_a_failure_after_the_email_is_completed_by_the_retry_without_a_second_email(
@@ -320,7 +324,7 @@ def test_a_failure_after_the_email_is_completed_by_the_retry_without_a_second_em
     announcements: Callable[[], list[dict[str, Any]]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from shared.settings import get_settings
+    from shared.platform.settings import get_settings
 
     sample = load_event("sqs/registration-submitted.json")
     monkeypatch.setenv("KBS_EVENT_BUS_NAME", "missing-bus")  # publishing fails
@@ -355,12 +359,12 @@ def test_a_cancelled_registrant_may_register_again_but_a_replay_does_not_rebook(
     )
 
     assert invoke(load_event("sqs/registration-submitted.json")) == []  # late replay
-    registration = booking.get_registration(TABLE_NAME, FIRST, EMAIL)
+    registration = store.get_registration(TABLE_NAME, FIRST, EMAIL)
     assert registration and registration.status is RegistrationStatus.CANCELLED
     assert len(sent_emails()) == 2
 
     assert invoke(sqs_batch(bus_event(sessions=[FIRST], reference="KBS-BACK-0001"))) == []
-    registration = booking.get_registration(TABLE_NAME, FIRST, EMAIL)
+    registration = store.get_registration(TABLE_NAME, FIRST, EMAIL)
     assert registration and registration.status is RegistrationStatus.CONFIRMED
     assert registration.reference == "KBS-BACK-0001"
     assert get_session(TABLE_NAME, FIRST).confirmed == 1

@@ -16,10 +16,10 @@ import pytest
 from moto.events.models import EventPattern
 
 from infra.wiring import FUNCTIONS, EventRule, Function, resolved_pattern
-from shared.clients import client, table
-from shared.event_types import SOURCE_REGISTRATIONS, SOURCE_SESSIONS
-from shared.programme import load_programme
-from shared.repository import put_session
+from shared.platform.clients import client, table
+from shared.platform.event_types import SOURCE_REGISTRATIONS, SOURCE_SESSIONS
+from shared.programme.catalogue import load_programme
+from shared.programme.repository import put_session
 from tests.conftest import BUCKET_NAME, BUS_NAME, EVENTS, TABLE_NAME
 from tests.support import (
     Context,

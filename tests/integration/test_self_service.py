@@ -28,10 +28,13 @@ from hypothesis import strategies as st
 from functions.self_service.handler import handler as self_service
 from functions.waitlist_promoter.handler import handler as promoter
 from infra.wiring import HttpRoute, function
-from shared import booking, cancellation, clients, keys, links
-from shared.models import RegistrationStatus, RegistrationSubmission, Session
-from shared.repository import get_session, put_session
-from shared.settings import get_settings
+from shared.platform import clients, keys
+from shared.platform.settings import get_settings
+from shared.programme.models import Session
+from shared.programme.repository import get_session, put_session
+from shared.registrations import booking, cancellation, store, waitlist
+from shared.registrations.models import RegistrationStatus, RegistrationSubmission
+from shared.web import links
 from tests.conftest import BUS_NAME, LINK_SECRET, TABLE_NAME, load_event
 from tests.support import BusTap, Context, sent_emails, sqs_batch
 
@@ -143,7 +146,7 @@ def _crash(*_: Any, **__: Any) -> None:
 
 
 def status_of(email: str) -> RegistrationStatus:
-    registration = booking.get_registration(TABLE_NAME, SESSION_ID, email)
+    registration = store.get_registration(TABLE_NAME, SESSION_ID, email)
     assert registration is not None
     return registration.status
 
@@ -154,7 +157,7 @@ def counters() -> tuple[int, int]:
 
 
 def waiting() -> list[str]:
-    return [entry.email for entry in booking.waitlist(TABLE_NAME, SESSION_ID)]
+    return [entry.email for entry in store.waitlist(TABLE_NAME, SESSION_ID)]
 
 
 @pytest.fixture
@@ -468,7 +471,7 @@ def test_a_registrant_promoted_while_leaving_the_list_gives_back_the_place(
     full: Bus, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The link was read while they waited; by the transaction they had a place: it is freed."""
-    waiting_item = booking.registration_record(TABLE_NAME, SESSION_ID, THIRD)
+    waiting_item = store.registration_record(TABLE_NAME, SESSION_ID, THIRD)
     assert call(request("POST", link_token(emails_to(FIRST)[0]))).status == 200
     assert promote(*full.received("Registration Cancelled")) == []
     assert status_of(THIRD) is RegistrationStatus.CONFIRMED
@@ -497,7 +500,7 @@ def test_a_place_seen_free_in_a_stale_read_promotes_nobody(
     monkeypatch.setattr(cancellation, "get_session", lambda *_: stale)
     before, emails = snapshot(), len(sent_emails())
 
-    promoted = cancellation.promote_waitlisted(SESSION_ID, now=ASKED_AT, settings=get_settings())
+    promoted = waitlist.promote_waitlisted(SESSION_ID, now=ASKED_AT, settings=get_settings())
 
     assert promoted == []
     assert snapshot() == before and len(sent_emails()) == emails

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from kbs.cli import main
-from shared.event_types import SESSION_CANCELLED, SESSION_STARTED, SESSION_UPDATED
-from shared.lifecycle import SessionChange
-from shared.models import SessionStatus
-from shared.repository import get_session, put_session
+from shared.platform.event_types import SESSION_CANCELLED, SESSION_STARTED, SESSION_UPDATED
+from shared.programme.lifecycle import SessionChange
+from shared.programme.models import SessionStatus
+from shared.programme.repository import get_session, put_session
 from tests.conftest import BUS_NAME, TABLE_NAME
 from tests.integration.lifecycle_harness import sample_session
 from tests.integration.test_api import Capture

@@ -16,14 +16,19 @@ import pytest
 from boto3.dynamodb.conditions import ConditionExpressionBuilder
 from botocore.exceptions import ClientError
 
-from shared import fanout, ics, keys, lifecycle, milestones, notice_sender, notices, retention
-from shared.clients import client, table
-from shared.event_types import SESSION_STARTED, SESSION_UPDATED
-from shared.events import publish
-from shared.models import RegistrationStatus, Session, SessionStatus
-from shared.notices import NoticeKind
-from shared.repository import get_session
-from shared.settings import get_settings
+from shared.mail import ics
+from shared.notices import fanout, kinds, sender
+from shared.notices.kinds import NoticeKind
+from shared.platform import keys
+from shared.platform.clients import client, table
+from shared.platform.event_types import SESSION_STARTED, SESSION_UPDATED
+from shared.platform.events import publish
+from shared.platform.settings import get_settings
+from shared.privacy import retention
+from shared.programme import lifecycle, milestones
+from shared.programme.models import Session, SessionStatus
+from shared.programme.repository import get_session
+from shared.registrations.models import RegistrationStatus
 from tests.conftest import BUS_NAME, TABLE_NAME, load_event
 from tests.integration.lifecycle_harness import (
     SIGNED_UP,
@@ -379,11 +384,11 @@ def test_the_pace_spaces_sends_by_the_rate() -> None:
         slept.append(seconds)
         now[0] += seconds
 
-    pace = notice_sender.Pace(4, clock=lambda: now[0], sleep=sleep)
+    pace = sender.Pace(4, clock=lambda: now[0], sleep=sleep)
     for _ in range(3):
         pace.wait()
         pace.sent()
-    unpaced = notice_sender.Pace(0, clock=lambda: now[0], sleep=sleep)
+    unpaced = sender.Pace(0, clock=lambda: now[0], sleep=sleep)
     unpaced.wait()
     unpaced.sent()
     unpaced.wait()
@@ -397,10 +402,10 @@ def test_a_malformed_batch_fails_alone_and_its_addresses_are_not_logged(
     from functions.email_sender.handler import handler
     from tests.support import Context, sqs_batch
 
-    good = notices.EmailBatch(
+    good = kinds.EmailBatch(
         kind=NoticeKind.REMINDER_24H,
         session_id=session.session_id,
-        version=notices.version(NoticeKind.REMINDER_24H, session),
+        version=kinds.version(NoticeKind.REMINDER_24H, session),
         moment=T24,
         recipients=emails(1),
     ).model_dump_json()
@@ -421,7 +426,7 @@ def test_the_samples_are_what_the_handlers_read() -> None:
     from functions.session_events.handler import SessionEvent
 
     (record,) = load_event("sqs/email-batches.json")["Records"]
-    batch = notices.EmailBatch.model_validate_json(record["body"])
+    batch = kinds.EmailBatch.model_validate_json(record["body"])
     assert batch.kind is NoticeKind.REMINDER_24H and len(batch.recipients) == 1
     for name in ("started", "ended", "updated"):
         event = SessionEvent.model_validate(load_event(f"bus/session-{name}.json"))

@@ -12,7 +12,7 @@ import pytest
 
 from infra.wiring import SESSION_SCHEDULED, SOURCE_SESSIONS
 from kbs.cli import main
-from shared import repository
+from shared.programme import repository
 from tests.conftest import EVENTS, TABLE_NAME
 from tests.integration.test_api import Capture
 from tests.support import local_stack_file

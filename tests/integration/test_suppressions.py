@@ -15,10 +15,11 @@ from infra import wiring
 from kbs.cli import main
 from kbs.local.delivery import sqs_event
 from kbs.local.server import WHOLE_EVENT
-from shared import keys, suppression
-from shared.clients import client, table
-from shared.models import normalise_email
-from shared.suppression import Reason
+from shared.mail import suppression
+from shared.mail.suppression import Reason
+from shared.platform import keys
+from shared.platform.clients import client, table
+from shared.registrations.models import normalise_email
 from tests.conftest import REGION, TABLE_NAME, load_event
 from tests.integration.lifecycle_harness import (
     START,

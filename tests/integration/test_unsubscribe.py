@@ -17,9 +17,12 @@ import pytest
 
 from functions.registration_processor.handler import handler as processor
 from functions.unsubscribe.handler import handler as unsubscribe_handler
-from shared import intake, keys, links, suppression
-from shared.clients import table
-from shared.suppression import Reason
+from shared.mail import suppression
+from shared.mail.suppression import Reason
+from shared.platform import keys
+from shared.platform.clients import table
+from shared.registrations import intake
+from shared.web import links
 from tests.conftest import LINK_SECRET, TABLE_NAME, load_event
 from tests.integration.lifecycle_harness import (
     START,

@@ -18,11 +18,12 @@ from botocore.exceptions import ClientError
 
 from infra.wiring import function
 from kbs import sample_files
-from shared import keys, materials, uploads
-from shared.clients import client, table
-from shared.programme import load_programme
-from shared.repository import put_session
-from shared.settings import get_settings
+from shared.materials import library, uploads
+from shared.platform import keys
+from shared.platform.clients import client, table
+from shared.platform.settings import get_settings
+from shared.programme.catalogue import load_programme
+from shared.programme.repository import put_session
 from tests.conftest import BUCKET_NAME, EVENTS, SENDER, TABLE_NAME, load_event
 from tests.support import Context, handler_of, sent_emails, sqs_batch
 
@@ -124,11 +125,11 @@ def test_a_valid_upload_is_recorded_with_its_version(
 
     assert deliver(event) == {"batchItemFailures": []}
 
-    (record,) = materials.session_materials(TABLE_NAME, SESSION)
+    (record,) = library.session_materials(TABLE_NAME, SESSION)
     assert record.key == key
     assert record.file_name == name
-    assert record.title == materials.title_of(name)
-    assert record.kind is materials.Kind.SLIDES
+    assert record.title == library.title_of(name)
+    assert record.kind is library.Kind.SLIDES
     assert record.size == len(body)
     assert record.content_type == content_type
     assert record.version_id == event["detail"]["object"]["version-id"]
@@ -146,7 +147,7 @@ def test_a_key_sent_as_is_is_found_too(programme: None) -> None:
 
     deliver(created_event(key, body, version, encode=False))
 
-    (record,) = materials.session_materials(TABLE_NAME, SESSION)
+    (record,) = library.session_materials(TABLE_NAME, SESSION)
     assert record.key == key
     assert record.title == "Notes+annex"
 
@@ -164,13 +165,13 @@ def test_a_reupload_is_a_new_version_and_the_old_record_is_kept(programme: None)
     deliver(first)
     deliver(second)
 
-    records = materials.session_materials(TABLE_NAME, SESSION)
+    records = library.session_materials(TABLE_NAME, SESSION)
     assert [r.version_id for r in records] == [
         first["detail"]["object"]["version-id"],
         second["detail"]["object"]["version-id"],
     ]
     assert len({r.material_id for r in records}) == 2
-    (latest,) = materials.current(records)
+    (latest,) = library.current(records)
     assert latest.version_id == second["detail"]["object"]["version-id"]
 
 
@@ -259,7 +260,7 @@ def assert_quarantined(event: dict[str, Any], reason: str) -> None:
     assert email["From"].addresses[0].addr_spec == SENDER
     assert email["X-KBS-Kind"] == "material-rejected"
     assert item["message"] in " ".join(email.get_body(("plain",)).get_content().split())
-    assert materials.session_materials(TABLE_NAME, SESSION) == []
+    assert library.session_materials(TABLE_NAME, SESSION) == []
 
 
 def test_a_bad_upload_over_a_good_one_leaves_the_good_one_current(programme: None) -> None:
@@ -271,7 +272,7 @@ def test_a_bad_upload_over_a_good_one_leaves_the_good_one_current(programme: Non
 
     (current,) = versions(key)
     assert current["VersionId"] == good["detail"]["object"]["version-id"]
-    assert [r.version_id for r in materials.current_materials(TABLE_NAME, SESSION)] == [
+    assert [r.version_id for r in library.current_materials(TABLE_NAME, SESSION)] == [
         current["VersionId"]
     ]
 
@@ -331,7 +332,7 @@ def test_a_quarantine_interrupted_half_way_is_completed_by_the_replay(
         raise RuntimeError("SES down")
 
     with monkeypatch.context() as patched:
-        patched.setattr(uploads.mail, "send_once", down)
+        patched.setattr(uploads.sending, "send_once", down)
         failed = deliver(event)
     deliver(event)
 

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kbs import sample_files
-from shared import filetypes, uploads
-from shared.event_types import MATERIAL_KINDS
-from shared.materials import Kind, human_size, title_of
+from shared.materials import filetypes, uploads
+from shared.materials.library import Kind, human_size, title_of
+from shared.platform.event_types import MATERIAL_KINDS
 
 
 class Recorded:

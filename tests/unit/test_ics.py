@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared import ics
-from shared.models import Session
+from shared.mail import ics
+from shared.programme.models import Session
 
 STAMP = datetime(2026, 11, 24, 9, 15, 2, tzinfo=UTC)
 

@@ -13,10 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared import intake
-from shared.intake import IntakeError, RegistrationForm, build_submission, parse_form
-from shared.models import Session, SessionStatus
-from shared.programme import load_programme
+from shared.programme.catalogue import load_programme
+from shared.programme.models import Session, SessionStatus
+from shared.registrations import intake
+from shared.registrations.intake import RegistrationForm, build_submission, parse_form
+from shared.web import forms
+from shared.web.forms import IntakeError
 from tests.conftest import EVENTS, load_event
 
 FORM_EVENT = "api/post-registration-form.json"
@@ -30,9 +32,7 @@ def sample_fields() -> list[tuple[str, str]]:
     return parse_qsl(base64.b64decode(event["body"]).decode(), keep_blank_values=True)
 
 
-def form_event(
-    body: bytes | str, *, content_type: str = intake.FORM_CONTENT_TYPE
-) -> dict[str, Any]:
+def form_event(body: bytes | str, *, content_type: str = forms.FORM_CONTENT_TYPE) -> dict[str, Any]:
     """The browser form sample with another body (bytes: base64-encoded like API Gateway)."""
     event = load_event(FORM_EVENT)
     event["headers"]["content-type"] = content_type
@@ -378,11 +378,11 @@ def bodies(draw: st.DrawFn) -> dict[str, Any]:
         changes = draw(st.dictionaries(FIELD_NAMES, st.none() | TEXT | SESSION_VALUES, max_size=3))
         fields = [(k, v) for k, v in sample_fields() if k not in changes]
         fields += [(k, v) for k, v in changes.items() if v is not None]
-        raw, content_type = urlencode(fields).encode(), intake.FORM_CONTENT_TYPE
+        raw, content_type = urlencode(fields).encode(), forms.FORM_CONTENT_TYPE
     elif kind == "bytes":
         raw = draw(st.binary(max_size=2000))
         content_type = draw(
-            st.sampled_from([intake.FORM_CONTENT_TYPE, intake.JSON_CONTENT_TYPE, "text/plain"])
+            st.sampled_from([forms.FORM_CONTENT_TYPE, forms.JSON_CONTENT_TYPE, "text/plain"])
         )
     elif kind == "form":
         pairs = draw(
@@ -393,7 +393,7 @@ def bodies(draw: st.DrawFn) -> dict[str, Any]:
                 max_size=30,
             )
         )
-        raw, content_type = urlencode(pairs).encode(), intake.FORM_CONTENT_TYPE
+        raw, content_type = urlencode(pairs).encode(), forms.FORM_CONTENT_TYPE
     else:
         values = st.recursive(
             st.none() | st.booleans() | st.integers() | st.floats() | TEXT,
@@ -404,7 +404,7 @@ def bodies(draw: st.DrawFn) -> dict[str, Any]:
             max_leaves=10,
         )
         document = draw(st.dictionaries(FIELD_NAMES, values | SESSION_VALUES, max_size=12))
-        raw, content_type = json.dumps(document).encode(), intake.JSON_CONTENT_TYPE
+        raw, content_type = json.dumps(document).encode(), forms.JSON_CONTENT_TYPE
     encoded = draw(st.booleans())
     event = form_event(
         raw if encoded else raw.decode("utf-8", "replace"), content_type=content_type

@@ -9,8 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from shared import links, secrets
-from shared.settings import Settings
+from shared.platform import secrets
+from shared.platform.settings import Settings
+from shared.web import links
 
 KEY = b"current-key-0123456789abcdef"
 OLD_KEY = b"previous-key-0123456789abcdef"
@@ -132,7 +133,7 @@ def test_keys_from_settings_single_or_list() -> None:
 
 
 def test_keys_come_from_secrets_manager_when_a_secret_is_named(aws: None) -> None:
-    from shared.clients import client
+    from shared.platform.clients import client
 
     client("secretsmanager").create_secret(
         Name="kbs/link-keys", SecretString=json.dumps([KEY.decode(), OLD_KEY.decode()])

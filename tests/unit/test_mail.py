@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from shared import mail, templates
-from shared.clients import table
-from shared.templates import EmailContent
+from shared.mail import sending, templates
+from shared.mail.templates import EmailContent
+from shared.platform.clients import table
 from tests.conftest import REGION, SENDER, TABLE_NAME
 from tests.unit.test_templates import make_registration, make_session
 
@@ -36,7 +36,7 @@ def content(**overrides: str) -> EmailContent:
 def build(
     name: str = "Marta Novák", calendar: str | None = CALENDAR, **overrides: str
 ) -> EmailMessage:
-    return mail.build_message(
+    return sending.build_message(
         sender=SENDER,
         recipient="marta.novak@example.org",
         recipient_name=name,
@@ -91,7 +91,7 @@ def test_utf8_names_are_encoded_and_decode_back() -> None:
 def test_script_in_a_name_is_escaped_in_the_html_part() -> None:
     registration = make_registration(full_name="<script>alert(1)</script>")
     body = templates.confirmation(registration, make_session(), "https://kbs.example.org/c")
-    message = mail.build_message(
+    message = sending.build_message(
         sender=SENDER,
         recipient=registration.email,
         recipient_name=registration.full_name,
@@ -117,7 +117,7 @@ def test_cr_lf_in_a_name_or_subject_cannot_inject_headers(name: str) -> None:
 
 def test_an_address_with_a_line_break_is_refused() -> None:
     with pytest.raises(ValueError):
-        mail.build_message(
+        sending.build_message(
             sender=SENDER,
             recipient="marta@example.org\r\nBcc: victim@example.net",
             recipient_name="Marta",
@@ -142,8 +142,8 @@ def record(send_key: str) -> dict[str, Any] | None:
 
 
 def test_send_once_sends_once_and_remembers_the_message_id(aws: None) -> None:
-    first = mail.send_once(TABLE_NAME, "k1", build())
-    again = mail.send_once(TABLE_NAME, "k1", build())
+    first = sending.send_once(TABLE_NAME, "k1", build())
+    again = sending.send_once(TABLE_NAME, "k1", build())
     assert first.sent_now and not again.sent_now
     assert again.message_id == first.message_id
     (message,) = sent_messages()
@@ -159,8 +159,8 @@ def test_a_live_claim_blocks_a_second_sender(aws: None) -> None:
     table(TABLE_NAME).put_item(
         Item={"PK": "EMAIL#k2", "SK": "EMAIL", "state": "sending", "lease_until": 2_000}
     )
-    with pytest.raises(mail.SendInProgressError):
-        mail.send_once(TABLE_NAME, "k2", build(), clock=lambda: 1_000.0)
+    with pytest.raises(sending.SendInProgressError):
+        sending.send_once(TABLE_NAME, "k2", build(), clock=lambda: 1_000.0)
     assert sent_messages() == []
 
 
@@ -169,13 +169,13 @@ def test_an_expired_claim_is_taken_over(aws: None) -> None:
     table(TABLE_NAME).put_item(
         Item={"PK": "EMAIL#k3", "SK": "EMAIL", "state": "sending", "lease_until": 999}
     )
-    result = mail.send_once(TABLE_NAME, "k3", build(), clock=lambda: 1_000.0)
+    result = sending.send_once(TABLE_NAME, "k3", build(), clock=lambda: 1_000.0)
     assert result.sent_now
     assert len(sent_messages()) == 1
 
 
 def test_ses_refusal_releases_the_claim(aws: None) -> None:
-    refused = mail.build_message(
+    refused = sending.build_message(
         sender="unverified@example.net",
         recipient="marta.novak@example.org",
         recipient_name="Marta",
@@ -183,9 +183,9 @@ def test_ses_refusal_releases_the_claim(aws: None) -> None:
         date=DATE,
     )
     with pytest.raises(ClientError):
-        mail.send_once(TABLE_NAME, "k4", refused)
+        sending.send_once(TABLE_NAME, "k4", refused)
     assert record("k4") is None
-    assert mail.send_once(TABLE_NAME, "k4", build()).sent_now
+    assert sending.send_once(TABLE_NAME, "k4", build()).sent_now
     assert len(sent_messages()) == 1
 
 
@@ -193,7 +193,7 @@ def test_the_request_names_the_configuration_set_and_the_envelope(aws: None) -> 
     """moto ignores configuration sets, so the request shape is checked with a Stubber."""
     from botocore.stub import ANY, Stubber
 
-    from shared.clients import client
+    from shared.platform.clients import client
 
     message = build()
     with Stubber(client("sesv2")) as ses:
@@ -216,6 +216,6 @@ def test_the_request_names_the_configuration_set_and_the_envelope(aws: None) -> 
                 "Content": {"Raw": {"Data": message.as_bytes()}},
             },
         )
-        assert mail.send_once(TABLE_NAME, "k5", message, configuration_set="kbs-events")
-        assert mail.send_once(TABLE_NAME, "k6", message).message_id == "stubbed-2"
+        assert sending.send_once(TABLE_NAME, "k5", message, configuration_set="kbs-events")
+        assert sending.send_once(TABLE_NAME, "k6", message).message_id == "stubbed-2"
         ses.assert_no_pending_responses()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shared import pages, templates
-from shared.models import Consent, Registration, RegistrationStatus, Session
+from shared.mail import templates
+from shared.programme.models import Session
+from shared.registrations.models import Consent, Registration, RegistrationStatus
+from shared.web import pages
 
 SESSION = Session.model_validate(
     {

@@ -12,14 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.models import SessionAvailability, SessionStatus
-from shared.programme import (
+from shared.programme.catalogue import (
     ProgrammeError,
     load_programme,
     open_sessions,
     parse_programme,
     public_session,
 )
+from shared.programme.models import SessionAvailability, SessionStatus
 from tests.conftest import EVENTS
 
 SAMPLE = EVENTS / "programme.sample.json"

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.observability import REDACTED_EMAIL, logger, redact
+from shared.platform.observability import REDACTED_EMAIL, logger, redact
 
 ADDRESS = "Zoë.Åkesson+kbs@upphandling.example.se"
 

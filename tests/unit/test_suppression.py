@@ -1,5 +1,5 @@
-"""The one suppression check in ``mail.send_once``, the batch snapshot it accepts, and the
-unsubscribe headers ``mail.build_message`` writes (moto for DynamoDB and SES)."""
+"""The one suppression check in ``sending.send_once``, the batch snapshot it accepts, and the
+unsubscribe headers ``sending.build_message`` writes (moto for DynamoDB and SES)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-from shared import feedback, keys, mail, suppression
-from shared.clients import table
-from shared.suppression import Reason
-from shared.templates import EmailContent
+from shared.mail import feedback, sending, suppression
+from shared.mail.suppression import Reason
+from shared.mail.templates import EmailContent
+from shared.platform import keys
+from shared.platform.clients import table
 from tests.conftest import SENDER, TABLE_NAME
 from tests.support import sent_emails
 
@@ -19,7 +20,7 @@ URL = "https://kbs.example.org/unsubscribe?token=" + "e" * 150 + "." + "s" * 43
 
 
 def message(recipient: str = "marta.novak@example.org", url: str | None = URL) -> EmailMessage:
-    return mail.build_message(
+    return sending.build_message(
         sender=SENDER,
         recipient=recipient,
         recipient_name="Marta Novák",
@@ -50,16 +51,16 @@ def test_given_no_url_then_no_unsubscribe_headers() -> None:
 def test_given_a_suppressed_address_then_send_once_skips_it_and_claims_nothing(aws: None) -> None:
     suppression.suppress(TABLE_NAME, "Marta.Novak@Example.org", Reason.COMPLAINED, AT)
 
-    result = mail.send_once(TABLE_NAME, "k1", message())
+    result = sending.send_once(TABLE_NAME, "k1", message())
 
-    assert result == mail.SendResult(message_id="", sent_now=False, suppressed="complained")
+    assert result == sending.SendResult(message_id="", sent_now=False, suppressed="complained")
     assert sent_emails() == []
     key = {"PK": keys.email_pk("k1"), "SK": keys.EMAIL_SK}
     assert "Item" not in table(TABLE_NAME).get_item(Key=key)
 
     # Lifted: the same send goes out
     assert suppression.lift(TABLE_NAME, "marta.novak@example.org") is not None
-    assert mail.send_once(TABLE_NAME, "k1", message()).sent_now
+    assert sending.send_once(TABLE_NAME, "k1", message()).sent_now
     assert len(sent_emails()) == 1
 
 

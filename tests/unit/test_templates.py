@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shared import templates
-from shared.models import Consent, Registration, RegistrationStatus, Session
+from shared.mail import templates
+from shared.programme.models import Session
+from shared.registrations.models import Consent, Registration, RegistrationStatus
 
 CANCEL_URL = "https://kbs.example.org/registrations/cancel?token=abc.def"
 
@@ -113,8 +114,8 @@ def test_user_input_is_escaped_in_html() -> None:
 
 
 def test_the_feedback_link_is_the_organisers_form_with_the_session_or_a_reply() -> None:
-    from shared.notice_sender import feedback_url
-    from shared.settings import Settings
+    from shared.notices.sender import feedback_url
+    from shared.platform.settings import Settings
 
     session = make_session()
     reply = feedback_url(session, Settings(table_name="t", sender_email="series@example.org"))

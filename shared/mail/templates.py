@@ -1,0 +1,350 @@
+"""Email bodies (plain text and HTML) for registrants.
+
+Every value that comes from a person (names, titles, links) is HTML-escaped in the HTML part.
+Times are shown in the registrant's time zone when they gave one, else the session's, and
+always name the zone.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from shared.programme.models import Session
+from shared.registrations.models import Registration
+
+SERIES = "Knowledge Building Series"
+EN_DASH = "\u2013"
+SIGNATURE = ("Kind regards,", f"The {SERIES} team", "Electronics Watch")
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+@dataclass(frozen=True)
+class EmailContent:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """A paragraph ending in a link: ``label`` then the URL."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class SessionBlock:
+    """The session title and time, set apart from the prose."""
+
+    title: str
+    when: str
+
+
+Block = str | Link | SessionBlock
+
+
+@dataclass(frozen=True)
+class Material:
+    """A file a notice lists (:func:`shared.materials.library.for_registrant`): its label and the
+    registrant's own link."""
+
+    title: str
+    url: str
+
+
+def session_time(session: Session, timezone: str | None = None) -> str:
+    """E.g. "Tuesday 1 December 2026, 10:00\u201311:30 CET (Europe/Brussels)" (an en dash)."""
+    zone = _zone(timezone) or ZoneInfo(session.timezone)
+    start, end = session.start.astimezone(zone), session.end.astimezone(zone)
+    if end.date() == start.date():
+        span = f"{_date(start)}, {start:%H:%M}{EN_DASH}{end:%H:%M}"
+    else:
+        span = f"{_date(start)}, {start:%H:%M} {EN_DASH} {_date(end)}, {end:%H:%M}"
+    return f"{span} {end.tzname()} ({zone.key})"
+
+
+def confirmation(registration: Registration, session: Session, cancel_url: str) -> EmailContent:
+    """Place confirmed: the join link, the reference and the cancellation link."""
+    return _render(
+        subject=f"Registration confirmed: {session.title}",
+        name=registration.full_name,
+        blocks=[
+            "Thank you for registering. Your place is confirmed for the following session "
+            f"of the {SERIES}:",
+            SessionBlock(session.title, session_time(session, registration.timezone)),
+            Link("Join the session:", str(session.join_url)),
+            "This link is for registered participants only; please do not forward it.",
+            f"Your registration reference is {registration.reference}. "
+            "A calendar invitation is attached to this email.",
+            "We will send you a reminder before the session, and the slides and guidance "
+            "notes afterwards.",
+            Link(
+                "If you can no longer attend, please cancel your registration so that your "
+                "place can be offered to someone on the waiting list:",
+                cancel_url,
+            ),
+        ],
+    )
+
+
+def waitlist(registration: Registration, session: Session, cancel_url: str) -> EmailContent:
+    """Session full: on the waiting list, no join link yet."""
+    return _render(
+        subject=f"Waiting list: {session.title}",
+        name=registration.full_name,
+        blocks=[
+            f"Thank you for registering for the following session of the {SERIES}:",
+            SessionBlock(session.title, session_time(session, registration.timezone)),
+            "The session is fully booked, so you have been placed on the waiting list. "
+            "If a place becomes available, we will email you a confirmation with the join "
+            "link and a calendar invitation.",
+            f"Your registration reference is {registration.reference}.",
+            Link(
+                "If you no longer wish to attend, you can leave the waiting list here:",
+                cancel_url,
+            ),
+        ],
+    )
+
+
+def calendar_description(registration: Registration, session: Session) -> str:
+    """The DESCRIPTION of the calendar event (plain text)."""
+    parts = [
+        session.description,
+        f"Join the session: {session.join_url}",
+        f"Registration reference: {registration.reference}",
+    ]
+    return "\n\n".join(part for part in parts if part)
+
+
+# --- notices to a session's registrants (shared/notices/kinds.py) ---------------------------------
+
+
+def reminder(
+    registration: Registration, session: Session, *, soon: bool, materials: Sequence[Material]
+) -> EmailContent:
+    """The T-24h (``soon=False``) or T-1h reminder: time, join link, materials so far."""
+    return _render(
+        subject=f"{'Starting soon' if soon else 'Reminder'}: {session.title}",
+        name=registration.full_name,
+        blocks=[
+            f"This is a reminder that the following session of the {SERIES}, for which you "
+            f"are registered, {'starts soon' if soon else 'is coming up'}:",
+            SessionBlock(session.title, session_time(session, registration.timezone)),
+            Link("Join the session:", str(session.join_url)),
+            "This link is for registered participants only; please do not forward it.",
+            *_materials(materials, "Materials already available for this session:"),
+            "The calendar invitation is attached again, with the current details.",
+        ],
+    )
+
+
+def live(registration: Registration, session: Session) -> EmailContent:
+    """The session has started: the join link."""
+    return _render(
+        subject=f"We are live: {session.title}",
+        name=registration.full_name,
+        blocks=[
+            f"The following session of the {SERIES} has just started:",
+            SessionBlock(session.title, session_time(session, registration.timezone)),
+            Link("Join now:", str(session.join_url)),
+            "This link is for registered participants only; please do not forward it.",
+        ],
+    )
+
+
+def follow_up(
+    registration: Registration,
+    session: Session,
+    *,
+    materials: Sequence[Material],
+    feedback_url: str,
+) -> EmailContent:
+    """After the session: the materials so far and a feedback link."""
+    return _render(
+        subject=f"Thank you: {session.title}",
+        name=registration.full_name,
+        blocks=[
+            f"Thank you for registering for the following session of the {SERIES}:",
+            SessionBlock(session.title, session_time(session, registration.timezone)),
+            *(
+                _materials(materials, "The materials of the session:")
+                or ["We will send you the slides and guidance notes as soon as they are ready."]
+            ),
+            Link("Please tell us what you thought of the session:", feedback_url),
+        ],
+    )
+
+
+def rescheduled(registration: Registration, session: Session) -> EmailContent:
+    """The session moved: its new time; the attached invitation replaces the earlier one."""
+    return _render(
+        subject=f"New time: {session.title}",
+        name=registration.full_name,
+        blocks=[
+            f"The following session of the {SERIES}, for which you are registered, has been "
+            "rescheduled. The new time is:",
+            SessionBlock(session.title, session_time(session, registration.timezone)),
+            Link("Join the session:", str(session.join_url)),
+            "Your registration stands. The attached calendar invitation replaces the earlier "
+            "one; we will send reminders before the new time.",
+        ],
+    )
+
+
+def cancelled(
+    registration: Registration, session: Session, *, reason: str, calendar: bool
+) -> EmailContent:
+    """The session is cancelled (``calendar``: an attachment removes it from the calendar)."""
+    return _render(
+        subject=f"Cancelled: {session.title}",
+        name=registration.full_name,
+        blocks=[
+            f"We are sorry: the following session of the {SERIES} has been cancelled.",
+            SessionBlock(session.title, session_time(session, registration.timezone)),
+            *([f"Reason: {reason}"] if reason else []),
+            *(
+                ["The attached calendar update removes the session from your calendar."]
+                if calendar
+                else []
+            ),
+            "Your registrations for other sessions of the series are not affected.",
+        ],
+    )
+
+
+# --- materials (shared/materials/library.py, shared/materials/uploads.py) -------------------------
+
+
+def materials_available(
+    registration: Registration, session: Session, *, materials: Sequence[Material]
+) -> EmailContent:
+    """New materials after the session: every current file, each with the registrant's link."""
+    return _render(
+        subject=f"Materials available: {session.title}",
+        name=registration.full_name,
+        blocks=[
+            f"New materials are available for the following session of the {SERIES}:",
+            SessionBlock(session.title, session_time(session, registration.timezone)),
+            *_materials(materials, "The materials of the session:"),
+            "These links are personal: please do not forward them. Colleagues can register "
+            "for the next sessions of the series.",
+        ],
+    )
+
+
+def material_rejected(key: str, reason: str, quarantine_key: str) -> EmailContent:
+    """To the organisers: an upload was not accepted, why, and where it was moved."""
+    return _render(
+        subject=f"Upload rejected: {key.rpartition('/')[2] or key}",
+        name="organisers",
+        blocks=[
+            "An upload to the materials bucket was not accepted, so no registrant will see it:",
+            SessionBlock(key, reason),
+            f"It was moved to {quarantine_key}. Please correct the file "
+            "or its name and upload it again to sessions/{session id}/slides/ or "
+            "sessions/{session id}/guidance/ (PDF, PPTX, DOCX, ODP or ODT).",
+        ],
+    )
+
+
+UNSUBSCRIBE_LABEL = (
+    f"You receive this email because you registered for the {SERIES}. "
+    "To receive no more emails from us:"
+)
+
+
+def with_unsubscribe(content: EmailContent, url: str) -> EmailContent:
+    """``content`` with the unsubscribe link as its footer
+    (:func:`shared.mail.sending.build_message`)."""
+    href = html.escape(url, quote=True)
+    footer = (
+        '<hr><p style="font-size:0.85em;color:#555">'
+        f'{html.escape(UNSUBSCRIBE_LABEL)} <a href="{href}">Unsubscribe</a></p>\n'
+    )
+    page = content.html.replace("</body>", f"{footer}</body>", 1)
+    text = f"{content.text}\n--\n{UNSUBSCRIBE_LABEL}\n{url}\n"
+    return EmailContent(subject=content.subject, text=text, html=page)
+
+
+PRIVACY_LABEL = "To see the personal data we hold about you, or to have it erased:"
+
+
+def with_privacy_link(content: EmailContent, url: str) -> EmailContent:
+    """``content`` with the "your data" link (:mod:`shared.privacy.rights`) at the end of its
+    footer."""
+    href = html.escape(url, quote=True)
+    footer = (
+        '<p style="font-size:0.85em;color:#555">'
+        f'{html.escape(PRIVACY_LABEL)} <a href="{href}">Your data</a></p>\n'
+    )
+    page = content.html.replace("</body>", f"{footer}</body>", 1)
+    text = f"{content.text}{PRIVACY_LABEL}\n{url}\n"
+    return EmailContent(subject=content.subject, text=text, html=page)
+
+
+def _materials(materials: Sequence[Material], heading: str) -> list[Block]:
+    if not materials:
+        return []
+    return [heading, *(Link(f"{m.title}:", m.url) for m in materials)]
+
+
+def _render(subject: str, name: str, blocks: list[Block]) -> EmailContent:
+    text_parts = [f"Dear {name},"]
+    html_parts = [f"<p>Dear {html.escape(name)},</p>"]
+    for block in blocks:
+        if isinstance(block, SessionBlock):
+            text_parts.append(f"    {block.title}\n    {block.when}")
+            html_parts.append(
+                f'<p style="margin-left:1.5em"><strong>{html.escape(block.title)}</strong>'
+                f"<br>{html.escape(block.when)}</p>"
+            )
+        elif isinstance(block, Link):
+            href = html.escape(block.url, quote=True)
+            text_parts.append(f"{block.label}\n{block.url}")
+            html_parts.append(f'<p>{html.escape(block.label)}<br><a href="{href}">{href}</a></p>')
+        else:
+            text_parts.append(block)
+            html_parts.append(f"<p>{html.escape(block)}</p>")
+    text_parts.append("\n".join(SIGNATURE))
+    html_parts.append("<p>" + "<br>".join(html.escape(line) for line in SIGNATURE) + "</p>")
+    body = "\n".join(html_parts)
+    page = (
+        '<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8">'
+        f"<title>{html.escape(subject)}</title></head>\n"
+        f'<body style="font-family:Arial,Helvetica,sans-serif;line-height:1.5">\n{body}\n'
+        "</body>\n</html>\n"
+    )
+    return EmailContent(subject=subject, text="\n\n".join(text_parts) + "\n", html=page)
+
+
+def _date(moment: datetime) -> str:
+    return f"{_DAYS[moment.weekday()]} {moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+
+
+def _zone(name: str | None) -> ZoneInfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None

@@ -1,0 +1,169 @@
+"""Single-table layout: every key is built here, so the access patterns live in one place.
+
+Access patterns (all Query or GetItem, never Scan):
+
+| pattern                              | how                                                     |
+|--------------------------------------|---------------------------------------------------------|
+| a session and its counters           | GetItem  PK=SESSION#{id}  SK=META                       |
+| the programme in start order         | Query GSI1  GSI1PK=PROGRAMME  (GSI1SK = start ISO UTC)  |
+| sessions near now (session clock)    | Query GSI1  GSI1PK=PROGRAMME  GSI1SK BETWEEN two times  |
+| registrations of a session           | Query    PK=SESSION#{id}  SK begins_with REG#           |
+| one registrant in one session        | GetItem  PK=SESSION#{id}  SK=REG#{email}                |
+| a registrant's registrations (email) | Query GSI1  GSI1PK=REGISTRANT#{email}                   |
+| registrations by reference           | Query GSI2  GSI2PK=REF#{reference}                      |
+| the waitlist of a session, in order  | Query GSI2  GSI2PK=WAITLIST#{id}  (GSI2SK = joined at)  |
+| one registrant's waitlist entry      | GetItem  PK=SESSION#{id}  SK=WAIT#{email}               |
+| promotions not yet announced         | Query    PK=SESSION#{id}  SK begins_with PROMOTED#      |
+| an email already sent (send-once)    | GetItem  PK=EMAIL#{key}  SK=EMAIL                       |
+| one upload (material or quarantined) | GetItem  PK=UPLOAD#{id}  SK=UPLOAD                      |
+| a session's materials, all versions  | Query GSI2  GSI2PK=MATERIALS#{id}  (GSI2SK = uploaded)  |
+| quarantined uploads, oldest first    | Query GSI2  GSI2PK=QUARANTINE  (GSI2SK = uploaded)      |
+| materials announcements now due      | Query GSI1  GSI1PK=MATERIALS_DUE  GSI1SK <= now         |
+| an address's suppression (each send) | GetItem  PK=SUPPRESSED#{email}  SK=SUPPRESSION          |
+| suppressions, oldest first           | Query GSI1  GSI1PK=SUPPRESSIONS  (GSI1SK = at#email)    |
+| an address erased (each submission)  | GetItem  PK=ERASED#{sha256(email)}  SK=ERASURE          |
+
+Email addresses in keys are always the canonical lower-case form.
+
+Items:
+
+- Session ``PK=SESSION#{id} SK=META`` (:mod:`shared.programme.repository`), with its booking
+counters
+  and a ``milestone#{name}`` map per piece of once-only work done for it (a reminder, a
+  notice, its start or end: :mod:`shared.programme.milestones`), and ``erased``, the count of its
+  registrations erased on request (:mod:`shared.privacy.rights`); no personal data.
+- Registration ``PK=SESSION#{id} SK=REG#{email}``, confirmed or waitlisted alike:
+  ``GSI1PK=REGISTRANT#{email} GSI1SK=SESSION#{id}`` and
+  ``GSI2PK=REF#{reference} GSI2SK=SESSION#{id}`` (one reference covers every session of
+  a submission). A cancelled registration keeps its item (``status=cancelled``, with
+  ``cancelled_at``, ``cancelled_from`` and, once published, ``cancellation_announced_at``:
+  :mod:`shared.registrations.cancellation`).
+- Waitlist entry ``PK=SESSION#{id} SK=WAIT#{email}``, written in the same transaction as
+  a waitlisted registration: ``GSI2PK=WAITLIST#{id} GSI2SK={joined at}#{email}`` (joined
+  at = :func:`sortable_time`). An item has one GSI2 key, so the waitlist order lives on
+  this second item and the registration keeps its reference key; promoting or cancelling
+  a waitlisted registrant deletes the entry in the transaction that updates the
+  registration.
+- Promotion notice ``PK=SESSION#{id} SK=PROMOTED#{email}`` (``reference``): written in the
+  transaction that promotes a waitlisted registrant, deleted once they were emailed and the
+  promotion announced, so a crash in between is completed by the next promotion run.
+- Registrations, waitlist entries and promotion notices hold personal data: each carries the
+  TTL ``expiration``, the retention period after its session ends (:mod:`shared.privacy.retention`),
+  and an erasure finds them all from the registrant's GSI1 key (:mod:`shared.privacy.rights`).
+- Send-once record ``PK=EMAIL#{key} SK=EMAIL``: ``state`` sending (with ``lease_until``)
+  or sent (with the SES ``message_id``); no personal data.
+- Upload ``PK=UPLOAD#{id} SK=UPLOAD`` (:mod:`shared.materials.library`), one per S3 object version
+  under ``sessions/`` (the id is a digest of bucket, key and version): ``type=material``
+  (the material id is the upload id) with ``GSI2PK=MATERIALS#{session id}``, or
+  ``type=quarantined`` with ``GSI2PK=QUARANTINE``; ``GSI2SK={uploaded at}#{id}``. No
+  personal data: file names, sizes and versions.
+- Materials announcement ``PK=SESSION#{id} SK=MATERIALS_DUE``: uploads after the session
+  ended not yet announced (``uploads``), due at ``due`` (``GSI1PK=MATERIALS_DUE``,
+  ``GSI1SK={due}``); deleted once announced.
+- Suppression ``PK=SUPPRESSED#{email} SK=SUPPRESSION`` (:mod:`shared.mail.suppression`): no email
+  goes to the address (``reason`` bounced, complained or unsubscribed, ``suppressed_at``, SES
+  ``feedback_id``); ``GSI1PK=SUPPRESSIONS GSI1SK={suppressed at}#{email}``. Holds the address:
+  it is the do-not-contact list. The address's registrations carry ``suppressed`` (the reason)
+  and ``suppressed_at`` while it lasts.
+- Erasure tombstone ``PK=ERASED#{digest} SK=ERASURE`` (:mod:`shared.privacy.erasures`): when an
+  address was erased, keyed by a SHA-256 digest of it, so a replayed older submission is
+  dropped; expires after the replay window. No address.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+META = "META"
+PROGRAMME = "PROGRAMME"
+
+
+def session_pk(session_id: str) -> str:
+    return f"SESSION#{session_id}"
+
+
+def registration_sk(email_key: str) -> str:
+    return f"REG#{email_key}"
+
+
+REGISTRATION_SK_PREFIX = "REG#"
+
+
+def registrant_gsi1pk(email_key: str) -> str:
+    return f"REGISTRANT#{email_key}"
+
+
+def reference_gsi2pk(reference: str) -> str:
+    return f"REF#{reference}"
+
+
+def waitlist_gsi2pk(session_id: str) -> str:
+    return f"WAITLIST#{session_id}"
+
+
+def email_pk(send_key: str) -> str:
+    return f"EMAIL#{send_key}"
+
+
+EMAIL_SK = "EMAIL"
+WAITLIST_SK_PREFIX = "WAIT#"
+
+
+def waitlist_sk(email_key: str) -> str:
+    return f"{WAITLIST_SK_PREFIX}{email_key}"
+
+
+PROMOTION_SK_PREFIX = "PROMOTED#"
+
+
+def promotion_sk(email_key: str) -> str:
+    return f"{PROMOTION_SK_PREFIX}{email_key}"
+
+
+def registrant_gsi1sk(session_id: str) -> str:
+    return f"SESSION#{session_id}"
+
+
+def reference_gsi2sk(session_id: str) -> str:
+    return f"SESSION#{session_id}"
+
+
+def waitlist_gsi2sk(joined_at: datetime, email_key: str) -> str:
+    return f"{sortable_time(joined_at)}#{email_key}"
+
+
+def sortable_time(moment: datetime) -> str:
+    """A fixed-width UTC timestamp that sorts as text (microseconds always present)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+UPLOAD_SK = "UPLOAD"
+QUARANTINE = "QUARANTINE"
+MATERIALS_DUE = "MATERIALS_DUE"
+
+
+def upload_pk(upload_id: str) -> str:
+    return f"UPLOAD#{upload_id}"
+
+
+def materials_gsi2pk(session_id: str) -> str:
+    return f"MATERIALS#{session_id}"
+
+
+SUPPRESSION_SK = "SUPPRESSION"
+SUPPRESSIONS = "SUPPRESSIONS"
+
+
+def suppression_pk(email_key: str) -> str:
+    return f"SUPPRESSED#{email_key}"
+
+
+ERASURE_SK = "ERASURE"
+
+
+def erasure_pk(digest: str) -> str:
+    return f"ERASED#{digest}"
+
+
+def suppressions_gsi1sk(suppressed_at: datetime, email_key: str) -> str:
+    return f"{sortable_time(suppressed_at)}#{email_key}"

@@ -1,0 +1,81 @@
+"""Sessions of the programme, and the value types every domain shares (zones, instants, ids)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
+
+
+def _iana_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("must be an IANA time zone such as Europe/Brussels") from exc
+    return value
+
+
+def _aware_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must include a UTC offset")
+    return value.astimezone(UTC)
+
+
+IanaZone = Annotated[str, AfterValidator(_iana_zone)]
+AwareDatetime = Annotated[datetime, AfterValidator(_aware_utc)]
+SessionId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+
+
+class SessionKind(StrEnum):
+    WEBINAR = "webinar"
+    WORKSHOP = "workshop"
+
+
+class SessionStatus(StrEnum):
+    OPEN = "open"
+    LIVE = "live"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
+class Session(BaseModel):
+    """One webinar or workshop of the series."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: SessionId
+    title: Annotated[str, Field(min_length=3, max_length=200)]
+    kind: SessionKind
+    category: Annotated[str, Field(min_length=2, max_length=100)]
+    start: AwareDatetime
+    timezone: IanaZone
+    duration_minutes: Annotated[int, Field(gt=0, le=600)] = 90
+    capacity: Annotated[int, Field(gt=0, le=100_000)]
+    join_url: HttpUrl
+    description: Annotated[str, Field(max_length=2000)] = ""
+    status: SessionStatus = SessionStatus.OPEN
+    sequence: int = 0
+    """iCalendar SEQUENCE: bumped on every reschedule or cancellation."""
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(minutes=self.duration_minutes)
+
+    def is_open_at(self, now: datetime) -> bool:
+        """Open for registration: scheduled, not cancelled, not yet ended."""
+        return self.status in (SessionStatus.OPEN, SessionStatus.LIVE) and now < self.end
+
+
+class SessionAvailability(BaseModel):
+    """A session with its booking counters, as read from the table."""
+
+    session: Session
+    confirmed: int = 0
+    waitlisted: int = 0
+
+    @property
+    def places_left(self) -> int:
+        return max(0, self.session.capacity - self.confirmed)

@@ -1,0 +1,164 @@
+"""HMAC-signed links: a registrant acts (cancels) by following a link from their email.
+
+Token: ``{payload}.{signature}``, both base64url without padding. The payload is compact
+JSON ``{"v": 1, "p": purpose, "r": reference, "s": session id, "e": email hash, "x": expiry
+(Unix seconds)}``; the signature is HMAC-SHA256 over the payload segment. Tokens are signed
+with the current key and verified against every key still listed (current first), so a key
+rotation does not break links already sent. The payload is readable, not secret: it holds no
+address, only a truncated SHA-256 of the canonical one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+from urllib.parse import urlencode
+
+from shared.registrations.models import normalise_email
+
+TOKEN_VERSION = 1
+MAX_TOKEN_LENGTH = 1024
+CANCEL = "cancel"
+CANCEL_PATH = "/registrations/cancel"
+MATERIALS = "materials"
+"""A registrant's key to a session's materials: its list and each file's download."""
+UNSUBSCRIBE = "unsubscribe"
+"""No more email to the address a registration's link was sent to
+(:mod:`shared.mail.unsubscribe`)."""
+UNSUBSCRIBE_PATH = "/unsubscribe"
+PRIVACY = "privacy"
+"""A registrant's key to their own data: export it or have it erased
+(:mod:`shared.privacy.rights`)."""
+PRIVACY_PATH = "/privacy"
+PATHS = {CANCEL: CANCEL_PATH, UNSUBSCRIBE: UNSUBSCRIBE_PATH, PRIVACY: PRIVACY_PATH}
+"""Where each registrant link leads (:func:`registrant_url`)."""
+
+Reason = Literal["malformed", "signature", "purpose", "expired"]
+
+
+class InvalidLinkError(ValueError):
+    """The token is malformed, forged or tampered with, for another purpose, or expired."""
+
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(f"invalid link: {reason}")
+        self.reason: Reason = reason
+
+
+@dataclass(frozen=True)
+class LinkClaims:
+    purpose: str
+    reference: str
+    session_id: str
+    email_hash: str
+    expires_at: datetime
+
+    def is_for(self, email: str) -> bool:
+        """Whether the link was issued to this address (constant-time)."""
+        return hmac.compare_digest(self.email_hash, email_hash(email))
+
+
+def email_hash(email: str) -> str:
+    """A truncated SHA-256 (128 bits, hex) of the canonical address."""
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()[:32]
+
+
+def sign(claims: LinkClaims, key: bytes) -> str:
+    payload = {
+        "v": TOKEN_VERSION,
+        "p": claims.purpose,
+        "r": claims.reference,
+        "s": claims.session_id,
+        "e": claims.email_hash,
+        "x": int(claims.expires_at.timestamp()),
+    }
+    segment = _b64encode(json.dumps(payload, separators=(",", ":")).encode())
+    return f"{segment}.{_b64encode(_mac(key, segment))}"
+
+
+def verify(token: str, keys: Sequence[bytes], *, purpose: str, now: datetime) -> LinkClaims:
+    """The claims of a genuine, unexpired token for ``purpose``; else :class:`InvalidLinkError`."""
+    if not keys:
+        raise ValueError("no verification key")
+    segment, _, signature = token.partition(".")
+    if len(token) > MAX_TOKEN_LENGTH or not token.isascii() or not segment or not signature:
+        raise InvalidLinkError("malformed")
+    try:
+        given = _b64decode(signature)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidLinkError("malformed") from exc
+    # Check every key (no early exit) so timing does not reveal which one matched.
+    valid = [hmac.compare_digest(_mac(key, segment), given) for key in keys]
+    if not any(valid):
+        raise InvalidLinkError("signature")
+    try:
+        payload = json.loads(_b64decode(segment))
+        claims = LinkClaims(
+            purpose=str(payload["p"]),
+            reference=str(payload["r"]),
+            session_id=str(payload["s"]),
+            email_hash=str(payload["e"]),
+            expires_at=datetime.fromtimestamp(int(payload["x"]), UTC),
+        )
+        version = payload["v"]
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:
+        raise InvalidLinkError("malformed") from exc
+    if version != TOKEN_VERSION:
+        raise InvalidLinkError("malformed")
+    if not hmac.compare_digest(claims.purpose, purpose):
+        raise InvalidLinkError("purpose")
+    if now >= claims.expires_at:
+        raise InvalidLinkError("expired")
+    return claims
+
+
+def registrant_url(
+    purpose: str,
+    base_url: str,
+    *,
+    reference: str,
+    session_id: str,
+    email: str,
+    expires_at: datetime,
+    key: bytes,
+) -> str:
+    """``{base_url}{path}?token=...``: one registrant's signed link for ``purpose`` (cancel,
+    unsubscribe, privacy), naming one of their registrations."""
+    claims = LinkClaims(purpose, reference, session_id, email_hash(email), expires_at)
+    return f"{base_url.rstrip('/')}{PATHS[purpose]}?{urlencode({'token': sign(claims, key)})}"
+
+
+def materials_token(
+    *, reference: str, session_id: str, email: str, expires_at: datetime, key: bytes
+) -> str:
+    """The token opening one session's materials to one registrant (purpose ``materials``)."""
+    return sign(LinkClaims(MATERIALS, reference, session_id, email_hash(email), expires_at), key)
+
+
+def material_url(base_url: str, material_id: str, token: str) -> str:
+    """``{base_url}/materials/{material_id}?token=...``: one file's download."""
+    return f"{base_url.rstrip('/')}/materials/{material_id}?{urlencode({'token': token})}"
+
+
+def materials_list_url(base_url: str, session_id: str, token: str) -> str:
+    """``{base_url}/sessions/{session_id}/materials?token=...``: the session's materials."""
+    path = f"/sessions/{session_id}/materials"
+    return f"{base_url.rstrip('/')}{path}?{urlencode({'token': token})}"
+
+
+def _mac(key: bytes, segment: str) -> bytes:
+    return hmac.new(key, segment.encode("ascii"), hashlib.sha256).digest()
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
