@@ -142,9 +142,14 @@ class PooledHTTPServer(HTTPServer):
         super().__init__(address, handler)
 
     @property
+    def waiting(self) -> int:
+        """How many accepted connections are waiting for a worker."""
+        return self._pending.qsize()
+
+    @property
     def busy(self) -> bool:
         """Whether accepted connections are waiting for a worker."""
-        return not self._pending.empty()
+        return self.waiting > 0
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         self._lingerer.start()
