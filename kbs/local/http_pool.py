@@ -89,8 +89,13 @@ class Lingerer:
         deadlines: dict[socket.socket, float] = {}
         buffer = memoryview(bytearray(64 * 1024))
         while not self._stopping.is_set():
+            arrived = []
+            if not deadlines:  # idle: wait for a socket rather than poll
+                with contextlib.suppress(queue.Empty):
+                    arrived.append(self._incoming.get(timeout=0.25))
             while not self._incoming.empty():
-                sock = self._incoming.get()
+                arrived.append(self._incoming.get())
+            for sock in arrived:
                 sock.setblocking(False)
                 selector.register(sock, selectors.EVENT_READ)
                 deadlines[sock] = time.monotonic() + self._seconds
