@@ -5,6 +5,13 @@ gets API Gateway's 404; a handler error or a malformed result gets its 500. The 
 base64-encoded (``isBase64Encoded``) unless the content type is text, JSON, XML or
 JavaScript, as the real service does, so a browser's form post arrives base64-encoded.
 
+Like the real service, it answers every connection: a bounded pool of request workers takes
+connections from a bounded queue, and a connection that finds the queue full gets API
+Gateway's throttling answer, ``429 {"message": "Too Many Requests"}`` with ``Retry-After``
+(:mod:`kbs.local.http_pool`). A body over the 10 MB payload quota gets 413 whatever its
+framing, malformed framing gets 400 (:mod:`kbs.local.http_body`), and a method no route can
+declare gets 404, as no route matches it.
+
 ``POST /_local/tick`` (loopback only) fires the scheduled rules due at ``{"at": ISO}``.
 """
 
@@ -19,17 +26,24 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from infra.wiring import Function, HttpRoute
 from kbs.local.clock import Clock, Scheduler, event_time, parse_time
+from kbs.local.http_body import BodyError, declared_length, read_body
+from kbs.local.http_pool import PooledHTTPServer, raw_response
 from kbs.local.runtime import ACCOUNT_ID, Invoker, log_event
 
 LOOPBACK = "127.0.0.1"
 TICK_PATH = "/_local/tick"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # HTTP API payload quota
+IDLE_SECONDS = 10  # a connection waiting this long for (more of) a request is closed
+RETRY_AFTER_SECONDS = 1
+# The methods an HTTP API route can declare (besides ANY); no route matches any other.
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 API_ID = "local"
 _TEXT = re.compile(r"^(text/.+|application/([\w.-]+\+)?(json|xml|javascript))$")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -67,7 +81,7 @@ class Route:
         return cls(route, function, re.compile(f"^{pattern}$"), variables, greedy)
 
     def matches(self, method: str, path: str) -> dict[str, str] | None:
-        if self.route.method not in (method, "ANY"):
+        if method not in METHODS or self.route.method not in (method, "ANY"):
             return None
         match = self.pattern.match(path)
         return {k: unquote(v) for k, v in match.groupdict().items()} if match else None
@@ -175,7 +189,7 @@ class Gateway:
         self.clock = clock
         self.invoker: Invoker | None = None
         self.scheduler: Scheduler | None = None
-        self._server = _Server((LOOPBACK, port), _RequestHandler)
+        self._server = _Server((LOOPBACK, port), _RequestHandler, throttled())
         self._server.gateway = self
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.1,), name="kbs-gateway", daemon=True
@@ -222,28 +236,28 @@ class Gateway:
         return None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+def throttled() -> bytes:
+    """API Gateway's answer when throttling (429), with ``Retry-After``, as response bytes."""
+    status, headers, _, body = error(429, "Too Many Requests")
+    return raw_response(status, {**headers, "retry-after": str(RETRY_AFTER_SECONDS)}, body)
+
+
+class _Server(PooledHTTPServer):
     gateway: Gateway
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"  # keep-alive, as browsers expect
+    timeout = IDLE_SECONDS
 
     def do_request(self) -> None:
         gateway = self.server.gateway
         try:
-            length = int(self.headers.get("content-length") or 0)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_BODY_BYTES:
+            body = read_body(self.rfile, self.headers, MAX_BODY_BYTES)
+        except BodyError as refused:
             self.close_connection = True  # the unread body would garble the next request
-            too_large = length > MAX_BODY_BYTES
-            return self._send(
-                *error(413, "Request Entity Too Large") if too_large else error(400, "Bad Request")
-            )
-        body = self._read_body(length)
+            return self._send(*error(refused.status, refused.message))
         path = self.path.partition("?")[0]
         if path == TICK_PATH:
             return self._send(*self._tick(body))
@@ -259,7 +273,28 @@ class _RequestHandler(BaseHTTPRequestHandler):
         )
         self._send(*gateway.invoke(route, event))
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_request
+    def __getattr__(self, name: str) -> Any:
+        """``do_<METHOD>`` for any method: API Gateway answers 404, not http.server's 501."""
+        if name.startswith("do_"):
+            return self.do_request
+        raise AttributeError(name)
+
+    def handle_expect_100(self) -> bool:
+        """Refuse an oversize or malformed body before the client sends it, else continue."""
+        try:
+            declared_length(self.headers, MAX_BODY_BYTES)
+        except BodyError as refused:
+            self.close_connection = True
+            self._send(*error(refused.status, refused.message))
+            return False
+        return super().handle_expect_100()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """A request http.server cannot parse: API Gateway's JSON error, and close."""
+        self.close_connection = True
+        if getattr(self, "request_version", "") == "HTTP/0.9":  # its default: always a status line
+            self.request_version = self.protocol_version
+        self._send(*error(code, HTTPStatus(code).phrase))
 
     def _tick(self, body: bytes | None) -> Response:
         """Fire the scheduled rules due at the posted time; loopback callers only."""
@@ -276,20 +311,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
         payload = {"at": event_time(at), "fired": fired}
         return 200, {"content-type": JSON}, [], json.dumps(payload).encode()
 
-    def _read_body(self, length: int) -> bytes | None:
-        if "chunked" in self.headers.get("transfer-encoding", "").lower():
-            return self._read_chunked()
-        return self.rfile.read(length) if length else None
-
-    def _read_chunked(self) -> bytes:
-        body = bytearray()
-        while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-            body += self.rfile.read(size)
-            self.rfile.readline()
-        while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
-            pass
-        return bytes(body)
-
     def _send(self, status: int, headers: dict[str, str], cookies: list[str], body: bytes) -> None:
         self.send_response(status)
         for name, value in headers.items():
@@ -298,6 +319,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         for cookie in cookies:
             self.send_header("set-cookie", cookie)
         self.send_header("content-length", str(len(body)))
+        if self.close_connection or self.server.busy:  # let waiting connections have a worker
+            self.send_header("connection", "close")  # (and sets close_connection)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)

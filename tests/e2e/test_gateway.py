@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 from datetime import UTC, datetime
-from http.client import HTTPConnection
+from http.client import HTTPConnection, HTTPResponse
 from urllib.parse import urlsplit
 
 import pytest
@@ -48,6 +49,18 @@ def api(in_process: StartInProcess) -> str:
 
 def last_event() -> dict:
     return handlers.received("echo")[-1]
+
+
+def exchange(api: str, head: str, body: bytes = b"") -> tuple[int, dict, bytes]:
+    """Send raw request bytes; the response's status, headers and body, then end of stream."""
+    url = urlsplit(api)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        response = HTTPResponse(sock, method=head.split(" ", 1)[0])
+        response.begin()
+        answer = response.status, dict(response.getheaders()), response.read()
+        assert response.will_close, "the connection must close after a refused body"
+        return answer
 
 
 def test_a_form_post_arrives_base64_encoded_with_the_request_details(api: str) -> None:
@@ -124,6 +137,81 @@ def test_a_body_over_the_payload_quota_is_refused(api: str) -> None:
 
     assert status == 413
     assert handlers.received("echo") == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"ZZ\r\nabc\r\n0\r\n\r\n",  # not a hexadecimal size
+        b"-1\r\nabc\r\n0\r\n\r\n",  # negative: used to read until the client hung up
+        b"3\r\nabcdef\r\n0\r\n\r\n",  # a chunk longer than its size
+    ],
+)
+def test_a_malformed_chunk_is_a_400(api: str, body: bytes) -> None:
+    head = "POST /echo HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n"
+
+    status, _, answer = exchange(api, head, body)
+
+    assert status == 400
+    assert json.loads(answer) == {"message": "Bad Request"}
+    assert handlers.received("echo") == []
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        "Content-Length: 3\nTransfer-Encoding: chunked\n",  # both: a smuggling vector
+        "Content-Length: -3\n",
+        "Content-Length: 3, 4\n",
+        "Transfer-Encoding: gzip\n",
+    ],
+)
+def test_malformed_framing_headers_are_a_400(api: str, framing: str) -> None:
+    status, _, answer = exchange(api, f"POST /echo HTTP/1.1\nHost: x\n{framing}", b"abc")
+
+    assert status == 400
+    assert json.loads(answer) == {"message": "Bad Request"}
+    assert handlers.received("echo") == []
+
+
+def test_a_chunked_body_over_the_payload_quota_is_a_413(api: str) -> None:
+    size = MAX_BODY_BYTES // 2 + 1
+    chunk = f"{size:x}\r\n".encode() + b"x" * size + b"\r\n"
+    head = "POST /echo HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n"
+
+    status, _, answer = exchange(api, head, chunk * 2 + b"0\r\n\r\n")
+
+    assert status == 413
+    assert json.loads(answer) == {"message": "Request Entity Too Large"}
+    assert handlers.received("echo") == []
+
+
+def test_an_oversize_body_is_refused_before_100_continue(api: str) -> None:
+    head = "POST /echo HTTP/1.1\nHost: x\nExpect: 100-continue\n"
+    head += f"Content-Length: {MAX_BODY_BYTES + 1}\n"
+
+    status, _, answer = exchange(api, head)
+
+    assert status == 413
+    assert json.loads(answer) == {"message": "Request Entity Too Large"}
+
+
+@pytest.mark.parametrize(("method", "path"), [("BREW", "/echo"), ("PROPFIND", "/boom")])
+def test_an_unknown_method_is_a_404_as_no_route_declares_it(
+    api: str, method: str, path: str
+) -> None:
+    reply = http(method, f"{api}{path}", b"{}", {"Content-Type": "application/json"})
+
+    assert reply.status == 404
+    assert reply.json() == {"message": "Not Found"}
+    assert handlers.received("echo") == []
+
+
+def test_a_request_http_server_cannot_parse_gets_a_json_400(api: str) -> None:
+    status, _, answer = exchange(api, "POST /echo HTTP/9.x\n")
+
+    assert status == 400
+    assert json.loads(answer) == {"message": "Bad Request"}
 
 
 def test_the_handler_gets_a_lambda_context(api: str) -> None:
