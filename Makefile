@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PORT ?= 8000
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 .PHONY: test demo lint synth bench serve clean browser
@@ -33,7 +34,7 @@ demo: $(STAMP)
 	$(BIN)/python -m kbs.demo
 
 serve: $(STAMP)
-	$(BIN)/kbs serve
+	$(BIN)/kbs serve --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

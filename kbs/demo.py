@@ -85,6 +85,24 @@ class Tally:
     expected_bookings: set[tuple[str, str]] = field(default_factory=set)
 
 
+class Phases:
+    """Wall time of each phase of the demo (seconds), printed at the end: the budget is 60 s."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def done(self, name: str) -> None:
+        now = time.monotonic()
+        self.times[name] = now - self._last
+        self._last = now
+
+    def report(self) -> None:
+        _say("Time by phase")
+        for name, seconds in self.times.items():
+            _row(name, f"{seconds:5.1f} s")
+
+
 def _say(message: str) -> None:
     print(message, flush=True)
 
@@ -373,43 +391,53 @@ def email_kinds(files: list[Path]) -> Counter[str]:
 
 def run(data_dir: Path, port: int) -> int:
     started = time.monotonic()
+    phases = Phases()
     rng = random.Random(2026)
     _say(f"Starting the local stack (data in {data_dir}) ...")
     with local_stack(data_dir, port) as info:
         api_url = info["api_url"]
         _say(f"  API {api_url}  AWS endpoint {info['aws_endpoint_url']}")
+        phases.done("start the local stack")
         _say("Importing the SAMPLE programme (relative dates) ...")
         _kbs("sessions", "import", str(SAMPLE_PROGRAMME), "--local", str(data_dir))
         session_ids = [
             s["session_id"] for s in json.loads(SAMPLE_PROGRAMME.read_text())["sessions"]
         ]
+        phases.done("import the programme")
         _say(f"Submitting {REGISTRANTS} registration forms over HTTP ...")
         tally = submit_all(api_url, session_ids, rng)
         _say("Waiting for the registration processor to confirm and email everyone ...")
         files = wait_for_outbox(data_dir / "outbox", len(tally.expected_bookings))
         first = json.loads(urllib.request.urlopen(f"{api_url}/sessions").read())[0]  # noqa: S310
         registered = sum(session == first["session_id"] for _, session in tally.expected_bookings)
+        phases.done("register and confirm")
         _say("The organiser uploads slides, a guidance note and a mistake (S3 PutObject) ...")
         upload_materials(info, first["session_id"], BEFORE)
         files = wait_for_outbox(data_dir / "outbox", len(files) + 1)  # organisers told why
         wait_for_materials(data_dir, first["session_id"], 2)
         mine = confirmations(files, str(first["title"]))
+        phases.done("upload materials")
         _say("One registrant clicks their mail program's Unsubscribe button (RFC 8058) ...")
         unsubscribed = one_click_unsubscribe(mine[0])
         exported = export_by_link(api_url, mine[1])
         addressed = registered - 1  # every notice from now on skips the unsubscribed one
+        phases.done("unsubscribe and export")
         _say(f"Ticking the clock through {first['session_id']} ({registered} registered) ...")
         files = session_day(api_url, first, addressed, data_dir / "outbox", len(files))
+        phases.done("the session's day")
         _say("After the session: two more files within minutes, then one email each ...")
         upload_materials(info, first["session_id"], AFTER)
         wait_for_materials(data_dir, first["session_id"], 4)
         end = datetime.fromisoformat(first["start"]) + timedelta(minutes=first["duration_minutes"])
         tick(api_url, end + timedelta(minutes=30))
         files = wait_for_outbox(data_dir / "outbox", len(files) + addressed)
+        phases.done("late uploads announced")
         downloads, tampered = try_downloads(files, {*BEFORE.values(), *AFTER.values()})
+        phases.done("downloads")
         expected = len(tally.expected_bookings) + 4 * addressed + 1 + addressed
         programme = _kbs("sessions", "list", "--local", str(data_dir))
         dead_letters = _kbs("dlq", "list", "--local", str(data_dir))
+    phases.done("listings and stop")
     kinds = email_kinds(files)
     _say("")
     _say(programme.rstrip())
@@ -430,6 +458,7 @@ def run(data_dir: Path, port: int) -> int:
     _row("data export by link", f"{exported} registration(s) listed")
     _row("dead letters", _dead_letters(dead_letters))
     _row("outbox", data_dir / "outbox")
+    phases.report()
     _say(f"Done in {time.monotonic() - started:.1f} s")
     return 0 if len(files) == expected else 1
 
@@ -443,7 +472,7 @@ def _dead_letters(listing: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", default=".kbs/demo", type=Path)
-    parser.add_argument("--port", default=8000, type=int)
+    parser.add_argument("--port", default=0, type=int, help="API port (default 0: any free)")
     args = parser.parse_args()
     return run(args.data_dir, args.port)
 
