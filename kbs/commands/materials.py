@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 from kbs import target as targets
@@ -110,7 +110,7 @@ def withdraw_command(args: argparse.Namespace) -> int:
 
     target = targets.resolve(args)
     try:
-        record = materials.withdraw(target.table, args.material_id, datetime.now(UTC))
+        record = materials.withdraw(target.table, args.material_id, target.now())
     except materials.MaterialNotFoundError:
         print(f"kbs: no material {args.material_id}", file=sys.stderr)
         return 1

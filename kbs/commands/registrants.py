@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from kbs import target as targets
@@ -38,7 +37,7 @@ def export_command(args: argparse.Namespace) -> int:
     from shared import privacy
 
     target = targets.resolve(args)
-    data = privacy.export(target.table, args.email, now=datetime.now(UTC))
+    data = privacy.export(target.table, args.email, now=target.now())
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     if args.out:
         args.out.write_text(text, encoding="utf-8")
@@ -54,7 +53,7 @@ def erase_command(args: argparse.Namespace) -> int:
 
     target = targets.resolve(args)
     settings = Settings(table_name=target.table, event_bus_name=target.event_bus)
-    erasure = privacy.erase(args.email, now=datetime.now(UTC), settings=settings)
+    erasure = privacy.erase(args.email, now=target.now(), settings=settings)
     copies = 0
     if target.data_dir is not None:  # the local stack's outbox
         from kbs.local.outbox import forget

@@ -91,7 +91,9 @@ def import_command(args: argparse.Namespace) -> int:
         return 2
     target = targets.resolve(args)
     try:
-        result = import_sessions(sessions, table_name=target.table, bus_name=target.event_bus)
+        result = import_sessions(
+            sessions, table_name=target.table, bus_name=target.event_bus, at=target.clock
+        )
     except PublishError as exc:
         print(f"kbs: {exc}; nothing more was stored, run the import again", file=sys.stderr)
         return 1
@@ -106,8 +108,11 @@ def import_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def import_sessions(sessions: list[Session], *, table_name: str, bus_name: str) -> ImportResult:
-    """Store each session, announcing each new or changed one first (see module doc).
+def import_sessions(
+    sessions: list[Session], *, table_name: str, bus_name: str, at: datetime | None = None
+) -> ImportResult:
+    """Store each session, announcing each new or changed one first (see module doc), with
+    event time ``at`` (a local stack's simulated clock; ``None``: EventBridge's own).
 
     A changed session gets the next iCalendar sequence unless the file gives a higher one,
     so calendar clients apply the update; an unchanged one keeps its stored sequence.
@@ -125,13 +130,13 @@ def import_sessions(sessions: list[Session], *, table_name: str, bus_name: str) 
                 continue
             sequence = max(session.sequence, stored.sequence + 1)
             session = session.model_copy(update={"sequence": sequence})
-        publish([scheduled_event(session)], bus_name)
+        publish([scheduled_event(session, at)], bus_name)
         repository.put_session(table_name, session)
         (result.changed if stored else result.new).append(session.session_id)
     return result
 
 
-def scheduled_event(session: Session) -> OutgoingEvent:
+def scheduled_event(session: Session, at: datetime | None = None) -> OutgoingEvent:
     """ "Session Scheduled", keyed by id, sequence and content (a replay is a duplicate)."""
     data = session.model_dump(mode="json")
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
@@ -140,6 +145,7 @@ def scheduled_event(session: Session) -> OutgoingEvent:
         detail_type=SESSION_SCHEDULED,
         data=data,
         idempotency_key=f"session#{session.session_id}#{session.sequence}#{digest}",
+        time=at,
     )
 
 
@@ -152,7 +158,7 @@ def start_command(args: argparse.Namespace) -> int:
 
     return _change(
         args,
-        lambda t: lifecycle.start(t.table, t.event_bus, args.session_id, now=datetime.now(UTC)),
+        lambda t: lifecycle.start(t.table, t.event_bus, args.session_id, now=t.now()),
         "Session Started",
     )
 
@@ -163,7 +169,7 @@ def reschedule_command(args: argparse.Namespace) -> int:
     return _change(
         args,
         lambda t: lifecycle.reschedule(
-            t.table, t.event_bus, args.session_id, args.start, now=datetime.now(UTC)
+            t.table, t.event_bus, args.session_id, args.start, now=t.now()
         ),
         "Session Updated",
     )
@@ -174,9 +180,7 @@ def cancel_command(args: argparse.Namespace) -> int:
 
     return _change(
         args,
-        lambda t: lifecycle.cancel(
-            t.table, t.event_bus, args.session_id, args.reason, now=datetime.now(UTC)
-        ),
+        lambda t: lifecycle.cancel(t.table, t.event_bus, args.session_id, args.reason, now=t.now()),
         "Session Cancelled",
     )
 

@@ -5,7 +5,8 @@ gets API Gateway's 404; a handler error or a malformed result gets its 500. The 
 base64-encoded (``isBase64Encoded``) unless the content type is text, JSON, XML or
 JavaScript, as the real service does, so a browser's form post arrives base64-encoded.
 
-``POST /_local/tick`` (loopback only) fires the scheduled rules due at ``{"at": ISO}``.
+``POST /_local/tick`` (loopback only) moves the clock to ``{"at": ISO}`` and fires the
+scheduled rules due since, or ``{"real": true}`` goes back to real time.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from infra.wiring import Function, HttpRoute
-from kbs.local.clock import Clock, Scheduler, event_time, parse_time
+from kbs.local.clock import Clock, Scheduler, parse_time
 from kbs.local.runtime import ACCOUNT_ID, Invoker, log_event
 
 LOOPBACK = "127.0.0.1"
@@ -269,11 +270,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "POST" or scheduler is None:
             return error(405, "Method Not Allowed")
         try:
-            at = parse_time(json.loads(body or b"{}")["at"])
-        except (ValueError, KeyError, TypeError) as exc:
-            return error(400, f'expected a JSON body {{"at": ISO 8601 time}} ({exc})')
-        fired = scheduler.tick(at)
-        payload = {"at": event_time(at), "fired": fired}
+            request = json.loads(body or b"{}")
+            at = None if request.get("real") is True else parse_time(request["at"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return error(400, f'expected {{"at": ISO 8601 time}} or {{"real": true}} ({exc})')
+        payload = scheduler.tick(at)
         return 200, {"content-type": JSON}, [], json.dumps(payload).encode()
 
     def _read_body(self, length: int) -> bytes | None:

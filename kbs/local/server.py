@@ -38,6 +38,7 @@ from infra.wiring import (
 )
 from kbs.local.clock import Clock, ScheduledRule, Scheduler, event_time
 from kbs.local.delivery import Delivery, DeliveryPolicy, Poller, Queue, queue_arn
+from kbs.local.event_time import stamp_put_events
 from kbs.local.gateway import LOOPBACK, Gateway
 from kbs.local.outbox import Outbox, forget
 from kbs.local.runtime import FAKE_CREDENTIALS, Invoker, aws_environment, patched_environ
@@ -251,6 +252,7 @@ class LocalStack:
             lock.acquire()
             starting.callback(lock.release)
             endpoint = self._start_moto(starting)
+            starting.callback(stamp_put_events(self.clock))  # before any client is made
             gateway = Gateway(self.functions, self.clock, self.port)  # binds: the URL is known
             starting.callback(gateway.stop)
             environment = self._environment(gateway.url)
@@ -282,6 +284,8 @@ class LocalStack:
             self.info = self._describe(gateway.url, endpoint, resources, environment, outbox)
             write_info(self.data_dir, self.info)
             starting.callback(remove_info, self.data_dir)
+            self.clock.listen(self._clock_moved)  # commands read the clock from local.json
+            starting.callback(self.clock.forget, self._clock_moved)
             self._running = starting.pop_all()
         return self.info
 
@@ -294,6 +298,10 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _clock_moved(self, at: datetime | None) -> None:
+        self.info["clock"] = event_time(at) if at else "real"
+        write_info(self.data_dir, self.info)
 
     def _start_moto(self, starting: ExitStack) -> str:
         moto = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
@@ -310,7 +318,7 @@ class LocalStack:
         sqs = moto_client("sqs", endpoint, self.region)  # a client per polling thread
         declared = queue.trigger if isinstance(queue.trigger, WorkQueue) else None
         batch_size = declared.batch_size if declared else self.delivery.batch_size
-        return Poller(queue, invoker, self.region, sqs, batch_size)
+        return Poller(queue, invoker, self.region, sqs, batch_size, self.clock)
 
     def _environment(self, api_url: str) -> dict[str, str]:
         """The ``KBS_*`` variables the handlers read (:class:`shared.settings.Settings`)."""
