@@ -32,7 +32,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run the local stack (moto + the handlers) on 127.0.0.1",
         description="Run the local stack on 127.0.0.1 until Ctrl-C: the HTTP API, event "
         "delivery to the handlers, scheduled rules, and every email as .eml in DATA_DIR/outbox. "
-        "AWS is simulated in memory by moto: every start is fresh.",
+        "AWS is simulated in memory by moto: every start is fresh, and work accepted but not "
+        "yet processed is lost if the process is killed (the next start says so, and moves "
+        "the old outbox aside). The link-signing key is kept in DATA_DIR, so links in old "
+        "emails still verify.",
     )
     serve.add_argument("--port", type=int, default=8000, help="HTTP API port (0: any free)")
     serve.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="local.json and outbox/")
@@ -101,6 +104,8 @@ def serve_command(args: argparse.Namespace) -> int:
             print(f"kbs serve: port {args.port} is in use: try --port 0", file=sys.stderr)
             return 1
         raise
+    if stack.unclean_stop:
+        print("\n".join(f"kbs serve: {line}" for line in stack.unclean_stop.explanation()))
     _banner(info, Path(args.data_dir))
     try:
         while not stopping.wait(0.2):

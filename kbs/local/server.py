@@ -5,7 +5,8 @@ table (:data:`infra.wiring.TABLE`), the app bus, one rule per :class:`~infra.wir
 (its pattern, on its bus) targeting its own queue (with a dead-letter queue), one queue (with a
 dead-letter queue) per :class:`~infra.wiring.WorkQueue`, one scheduled rule per
 :class:`~infra.wiring.Schedule`, the materials bucket (notifications to EventBridge), the
-verified SES sender, a configuration set and the link-signing secret.
+verified SES sender, a configuration set and the link-signing secret (its key from the data
+dir: links in old emails still verify after a restart).
 
 :class:`LocalStack` runs it: moto, the gateway, the delivery pollers, the clock and the
 outbox, and ``DATA_DIR/local.json`` while it runs. moto is in memory: every start is fresh.
@@ -16,7 +17,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import secrets
 import urllib.request
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -42,7 +42,14 @@ from kbs.local.event_time import stamp_put_events
 from kbs.local.gateway import LOOPBACK, Gateway
 from kbs.local.outbox import Outbox, forget
 from kbs.local.runtime import FAKE_CREDENTIALS, Invoker, aws_environment, patched_environ
-from kbs.local.state import DataDirLock, remove_info, write_info
+from kbs.local.state import (
+    DataDirLock,
+    UncleanStop,
+    link_key,
+    recover_unclean_stop,
+    remove_info,
+    write_info,
+)
 from shared.provisioning import create_table
 from shared.settings import Settings
 
@@ -114,8 +121,10 @@ def provision(
     endpoint_url: str,
     region: str,
     policy: DeliveryPolicy,
+    link_key: str,
 ) -> Resources:
-    """Create every resource the declaration implies; the queues and schedules to drive."""
+    """Create every resource the declaration implies (the link-signing secret holds
+    ``link_key``); the queues and schedules to drive."""
 
     def aws(service: str) -> Any:
         return moto_client(service, endpoint_url, region)
@@ -138,7 +147,7 @@ def provision(
     )
     aws("secretsmanager").create_secret(
         Name=names.link_secret,
-        SecretString=secrets.token_urlsafe(32),  # new each start
+        SecretString=link_key,
     )
     queues = [
         _rule_to_queue(aws("events"), aws("sqs"), fn, rule, names, region, policy)
@@ -243,6 +252,8 @@ class LocalStack:
         self.region = region
         self.delivery = delivery or DeliveryPolicy()
         self.info: dict[str, Any] = {}
+        self.unclean_stop: UncleanStop | None = None
+        """Set by :meth:`start` when the previous run on the data dir did not stop cleanly."""
         self._running = ExitStack()
 
     def start(self) -> dict[str, Any]:
@@ -251,6 +262,8 @@ class LocalStack:
             lock = DataDirLock(self.data_dir)
             lock.acquire()
             starting.callback(lock.release)
+            self.unclean_stop = recover_unclean_stop(self.data_dir)
+            key = link_key(self.data_dir)
             endpoint = self._start_moto(starting)
             starting.callback(stamp_put_events(self.clock))  # before any client is made
             gateway = Gateway(self.functions, self.clock, self.port)  # binds: the URL is known
@@ -258,7 +271,9 @@ class LocalStack:
             environment = self._environment(gateway.url)
             aws = aws_environment(endpoint, self.region)
             starting.enter_context(patched_environ({**aws, **environment}))
-            resources = provision(self.functions, self.names, endpoint, self.region, self.delivery)
+            resources = provision(
+                self.functions, self.names, endpoint, self.region, self.delivery, key
+            )
             environment |= resources.queue_environment()
             starting.enter_context(patched_environ(environment))
             invoker = Invoker(self.functions, self.region)
