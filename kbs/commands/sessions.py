@@ -13,6 +13,7 @@ import argparse
 import hashlib
 import json
 import sys
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -230,39 +231,52 @@ def list_command(args: argparse.Namespace) -> int:
     target = targets.resolve(args)
     programme = repository.list_sessions(target.table)
     if not programme:
-        print("No sessions: import a programme with `kbs sessions import FILE`.")
+        print("No sessions: import a programme with kbs sessions import FILE.")
         return 0
-    rows = [LIST_COLUMNS, *(_row(a) for a in programme)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(LIST_COLUMNS))]
-    for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+    print("\n".join(programme_lines(programme)))
     return 0
 
 
-LIST_COLUMNS = (
-    "ID",
-    "START (SESSION TIME ZONE)",
-    "KIND",
-    "TITLE",
-    "CAPACITY",
-    "CONFIRMED",
-    "WAITLISTED",
-    "STATUS",
-)
+LIST_WIDTH = 100
+LIST_COLUMNS = ("ID", "START (SESSION TIME ZONE)", "KIND", "BOOKED", "WAITING", "STATUS")
+TITLE_INDENT = "    "
 
 
-def _row(availability: SessionAvailability) -> tuple[str, ...]:
+def programme_lines(programme: list[SessionAvailability], width: int = LIST_WIDTH) -> list[str]:
+    """The programme as a table at most ``width`` columns wide (for ids of up to ~25
+    characters): a row per session (``BOOKED`` is confirmed/capacity), then its title on
+    indented lines of its own, wrapped. The zone name is left out of ``START`` when the
+    rows would be wider than ``width``."""
+    for with_zone in (True, False):
+        rows = [LIST_COLUMNS, *(_row(a, with_zone) for a in programme)]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(LIST_COLUMNS))]
+        if sum(widths) + 2 * (len(widths) - 1) <= width:
+            break
+
+    def line(row: tuple[str, ...]) -> str:
+        return "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+
+    lines = [line(LIST_COLUMNS)]
+    for availability, row in zip(programme, rows[1:], strict=True):
+        lines.append(line(row))
+        lines += textwrap.wrap(
+            availability.session.title,
+            width,
+            initial_indent=TITLE_INDENT,
+            subsequent_indent=TITLE_INDENT,
+        )
+    return lines
+
+
+def _row(availability: SessionAvailability, with_zone: bool) -> tuple[str, ...]:
     session = availability.session
     local = session.start.astimezone(ZoneInfo(session.timezone))
+    zone = f" ({session.timezone})" if with_zone else ""
     return (
         session.session_id,
-        f"{local:%Y-%m-%d %H:%M %Z} ({session.timezone})",
+        f"{local:%Y-%m-%d %H:%M %Z}{zone}",
         session.kind.value,
-        session.title,
-        str(session.capacity),
-        str(availability.confirmed),
+        f"{availability.confirmed}/{session.capacity}",
         str(availability.waitlisted),
         session.status.value,
     )
