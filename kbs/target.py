@@ -55,7 +55,7 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="?",
         const=DEFAULT_DATA_DIR,
         metavar="DATA_DIR",
-        help=f"a running `kbs serve` (default data dir {DEFAULT_DATA_DIR})",
+        help=f"a running kbs serve (default data dir {DEFAULT_DATA_DIR})",
     )
     group.add_argument("--stack", metavar="NAME", help="a deployed CloudFormation stack")
 

@@ -13,6 +13,7 @@ from datetime import UTC
 from pathlib import Path
 
 from kbs import target as targets
+from kbs.table import print_table
 from shared.event_types import MATERIAL_KINDS, MATERIALS_PREFIX
 from shared.filetypes import TYPES
 
@@ -93,7 +94,7 @@ def list_command(args: argparse.Namespace) -> int:
             )
         )
     if len(rows) > 1:
-        _print_table(rows)
+        print_table(rows)
     else:
         print(f"No materials for {args.session}.")
     prefix = f"{MATERIALS_PREFIX}{args.session}/"
@@ -116,9 +117,3 @@ def withdraw_command(args: argparse.Namespace) -> int:
         return 1
     print(f"withdrawn {record.material_id} ({record.label}): its links no longer work")
     return 0
-
-
-def _print_table(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

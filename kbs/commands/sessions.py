@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from kbs import target as targets
 from kbs.local.clock import parse_time
+from kbs.table import column_widths, table_line
 from shared import repository
 from shared.event_types import SESSION_SCHEDULED, SOURCE_SESSIONS
 from shared.events import OutgoingEvent, PublishError, publish
@@ -249,16 +250,12 @@ def programme_lines(programme: list[SessionAvailability], width: int = LIST_WIDT
     rows would be wider than ``width``."""
     for with_zone in (True, False):
         rows = [LIST_COLUMNS, *(_row(a, with_zone) for a in programme)]
-        widths = [max(len(row[i]) for row in rows) for i in range(len(LIST_COLUMNS))]
+        widths = column_widths(rows)
         if sum(widths) + 2 * (len(widths) - 1) <= width:
             break
-
-    def line(row: tuple[str, ...]) -> str:
-        return "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-
-    lines = [line(LIST_COLUMNS)]
+    lines = [table_line(LIST_COLUMNS, widths)]
     for availability, row in zip(programme, rows[1:], strict=True):
-        lines.append(line(row))
+        lines.append(table_line(row, widths))
         lines += textwrap.wrap(
             availability.session.title,
             width,

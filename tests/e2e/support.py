@@ -104,11 +104,11 @@ def kbs(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        env=_clean_env(),
+        env=clean_env(),
     )
 
 
-def _clean_env() -> dict[str, str]:
+def clean_env() -> dict[str, str]:
     """This environment without AWS or KBS variables: the commands must find their own."""
     return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KBS_"))}
 
@@ -166,7 +166,7 @@ def start(data_dir: Path, *args: str) -> subprocess.Popen[bytes]:
             cwd=ROOT,
             stdout=stdout,
             stderr=stderr,
-            env=_clean_env(),
+            env=clean_env(),
         )
 
 
