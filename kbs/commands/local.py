@@ -54,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Move the local stack's clock to --at (simulated from then on) and fire "
         "each scheduled rule that was due since the previous clock time, once, at its latest "
         "due moment (with the real Scheduled Event payload); print what each function did. "
+        "A tick back in time restarts the clock there (the rules due in that minute fire). "
         "A time without offset is UTC. --real goes back to real time.",
     )
     when = tick.add_mutually_exclusive_group(required=True)
@@ -157,13 +158,15 @@ def tick_command(args: argparse.Namespace) -> int:
     if result["clock"] == "real":
         print(f"The local clock is back on real time ({result['at']}); nothing was fired.")
         return 0
+    if parse_time(result["at"]) < parse_time(result["from"]):
+        print(f"Back in time from {result['from']}: the clock restarts at {result['at']}.")
     fired = result["fired"]
     for rule in fired:
         print(f"{rule['at']}  {rule['rule']} -> {rule['function']}: {rule['outcome']}")
         for line in describe_result(rule["result"]):
             print(f"    {line}")
     if not fired:
-        print(f"no scheduled rule was due in ({result['from']}, {result['at']}]")
+        print(f"no scheduled rule was due by {result['at']} (since {result['from']})")
     print(f"The local clock is now simulated at {result['at']}.")
     return 1 if any(rule["outcome"] != "ok" for rule in fired) else 0
 

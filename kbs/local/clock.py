@@ -6,7 +6,9 @@ moves. Each due rule invokes its function with the real "Scheduled Event" payloa
 
 A tick catches up, as DESIGN.md states it: ``kbs tick --at T`` fires each scheduled rule that
 was due in (previous clock time, T], once, at its latest due moment (the run the real
-scheduler would have made most recently). A tick back in time fires nothing.
+scheduler would have made most recently); the same time again fires nothing. A tick back in
+time (e.g. from real time to this morning) restarts the clock at T: the rules due in T's
+minute fire, as if the clock had just reached T.
 """
 
 from __future__ import annotations
@@ -250,6 +252,12 @@ def scheduled_event(rule_arn: str, at: datetime, region: str) -> dict[str, Any]:
     }
 
 
+def since(previous: datetime, at: datetime) -> datetime:
+    """Where a tick to ``at`` fires from (exclusive): the previous clock time, or, back in
+    time, just before ``at``'s minute (the clock restarts at ``at``)."""
+    return previous if at >= previous else _minute(at) - timedelta(microseconds=1)
+
+
 class Scheduler:
     """Fires due rules: each minute of real time, or on :meth:`tick` up to a chosen time.
 
@@ -305,7 +313,7 @@ class Scheduler:
         with self._firing:
             previous = self.clock.now()
             self.clock.set(at)
-            fired = self.fire(previous, at) if at else []
+            fired = self.fire(since(previous, at), at) if at else []
         return {
             "from": event_time(previous),
             "at": event_time(at or self.clock.now()),

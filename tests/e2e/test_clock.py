@@ -245,7 +245,7 @@ def test_a_tick_fires_only_what_is_due_and_sets_the_api_clock(
     reply = http("POST", f"{info['api_url']}/echo", b"{}", {"Content-Type": "application/json"})
 
     assert code == 0
-    assert "no scheduled rule was due in (2026-03-02T09:00:00Z, 2026-03-02T09:03:00Z]" in (
+    assert "no scheduled rule was due by 2026-03-02T09:03:00Z (since 2026-03-02T09:00:00Z)" in (
         capsys.readouterr().out
     )
     assert handlers.received("ticker") == []
@@ -325,23 +325,33 @@ def test_a_tick_between_grid_times_fires_each_rule_once_at_its_latest_due_moment
     assert "2026-03-03T09:00:00Z  WeekdayMornings -> ticker: ok" in out
     assert "The local clock is now simulated at 2026-03-03T09:02:00Z." in out
     assert received_runs() == []  # the same time again: nothing was due since
-    assert "no scheduled rule was due in (2026-03-03T09:02:00Z, 2026-03-03T09:02:00Z]" in again
+    assert "no scheduled rule was due by 2026-03-03T09:02:00Z (since 2026-03-03T09:02:00Z)" in (
+        again
+    )
 
 
-def test_a_tick_back_in_time_fires_nothing_and_real_time_returns(
+def test_a_tick_back_in_time_restarts_the_clock_there_and_real_time_returns(
     info: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     CLOCK.set(TUESDAY_9)
 
-    back = tick_output(capsys, info, "--at", "2026-03-02T09:00:00Z")
+    off_grid = tick_output(capsys, info, "--at", "2026-03-02T09:02:00Z")
+    runs_off_grid = received_runs()
+    on_grid = tick_output(capsys, info, "--at", "2026-03-02T09:00:30Z")
+    runs_on_grid = received_runs()
     simulated = json.loads((Path(data_dir(info)) / "local.json").read_text())["clock"]
     real = tick_output(capsys, info, "--real")
     after_real = json.loads((Path(data_dir(info)) / "local.json").read_text())["clock"]
     CLOCK.set(TUESDAY_9)
 
-    assert received_runs() == []
-    assert "no scheduled rule was due" in back
-    assert simulated == "2026-03-02T09:00:00Z"  # what the other commands read
+    assert "Back in time from 2026-03-03T09:00:00Z" in off_grid
+    assert runs_off_grid == []  # nothing is due in the minute 09:02
+    assert "Back in time from 2026-03-02T09:02:00Z" in on_grid
+    assert runs_on_grid == [
+        ("EveryFiveMinutes", "2026-03-02T09:00:00Z"),
+        ("WeekdayMornings", "2026-03-02T09:00:00Z"),
+    ]
+    assert simulated == "2026-03-02T09:00:30Z"  # what the other commands read
     assert "back on real time" in real
     assert after_real == "real"
 
