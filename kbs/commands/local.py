@@ -127,7 +127,7 @@ def _banner(info: dict[str, Any], data_dir: Path) -> None:
         f"  API       {info['api_url']}",
         f"  AWS       {info['aws_endpoint_url']}  (region {info['region']})",
         f"  table {info['table']}, bus {info['event_bus']}, bucket {info['bucket']}",
-        f"  outbox    {info['outbox']}  (every email sent, as .eml)",
+        f"  outbox    {info['outbox']}  (every email sent, as .eml: kbs outbox list)",
         f"  clock     {clock}  (`kbs tick --at ISO` fires schedules)",
         f"  info      {data_dir / 'local.json'}  (other commands: --local {data_dir})",
         "Ctrl-C to stop.",
