@@ -1,10 +1,14 @@
-"""The ``kbs`` console script: organiser commands and the local stack."""
+"""The ``kbs`` console script: organiser commands and the local stack.
+
+Help texts are plain text (argparse prints them as written): no reStructuredText markup.
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Iterator, Sequence
 
@@ -18,14 +22,26 @@ COMMAND_MODULES = (
     "kbs.commands.registrants",
     "kbs.commands.local",
     "kbs.commands.dlq",
+    "kbs.commands.outbox",
 )
 # Organiser tools print their answer; the Lambda code they share logs for CloudWatch, so only
 # its warnings show here (``kbs serve`` keeps its one line per handled event).
-ORGANISER_COMMANDS = frozenset({"sessions", "materials", "suppressions", "registrants", "dlq"})
+ORGANISER_COMMANDS = frozenset(
+    {"sessions", "materials", "suppressions", "registrants", "dlq", "outbox"}
+)
+
+
+DESCRIPTION = (
+    "Organiser commands for the Knowledge Building Series, and the local stack they can "
+    "drive (kbs serve). Commands other than serve act on a running local stack "
+    "(--local [DATA_DIR], the default) or a deployed one (--stack NAME)."
+)
+# What a shell reports for a process ended by SIGPIPE (128 + 13), as ``head`` expects.
+BROKEN_PIPE_STATUS = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kbs", description=__doc__)
+    parser = argparse.ArgumentParser(prog="kbs", description=DESCRIPTION)
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -34,12 +50,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    with _quiet() if args.command in ORGANISER_COMMANDS else contextlib.nullcontext():
-        try:
-            return int(args.func(args) or 0)
-        except TargetError as exc:
-            print(f"kbs: {exc}", file=sys.stderr)
-            return 2
+    try:
+        with _quiet() if args.command in ORGANISER_COMMANDS else contextlib.nullcontext():
+            try:
+                code = int(args.func(args) or 0)
+            except TargetError as exc:
+                print(f"kbs: {exc}", file=sys.stderr)
+                return 2
+        sys.stdout.flush()  # a reader gone shows here, not at exit
+    except BrokenPipeError:
+        return _reader_gone()
+    return code
+
+
+def _reader_gone() -> int:
+    """The reader of stdout went away (``kbs sessions list | head``): stop quietly, as Unix
+    tools do. stdout now goes nowhere, so the interpreter's last flush raises nothing."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return BROKEN_PIPE_STATUS
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 DEFAULT_DATA_DIR = ".kbs"
@@ -27,6 +28,12 @@ class Target:
     api_url: str
     aws_endpoint_url: str | None = None
     data_dir: Path | None = None
+    clock: datetime | None = None
+    """A local stack's simulated time (``kbs tick``); ``None``: real time."""
+
+    def now(self) -> datetime:
+        """The target's time: the simulated one of a local stack on ``kbs tick``, else real."""
+        return self.clock or datetime.now(UTC)
 
     def activate(self) -> None:
         """Point boto3 (and our cached clients) at this target."""
@@ -48,7 +55,7 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="?",
         const=DEFAULT_DATA_DIR,
         metavar="DATA_DIR",
-        help=f"a running `kbs serve` (default data dir {DEFAULT_DATA_DIR})",
+        help=f"a running kbs serve (default data dir {DEFAULT_DATA_DIR})",
     )
     group.add_argument("--stack", metavar="NAME", help="a deployed CloudFormation stack")
 
@@ -67,7 +74,13 @@ def local_target(data_dir: str | Path) -> Target:
         api_url=info["api_url"],
         aws_endpoint_url=info["aws_endpoint_url"],
         data_dir=Path(data_dir),
+        clock=None if info.get("clock", "real") == "real" else parse_clock(info["clock"]),
     )
+
+
+def parse_clock(text: str) -> datetime:
+    """``local.json``'s ``clock`` (``YYYY-MM-DDTHH:MM:SSZ``) as an aware UTC time."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def stack_target(name: str) -> Target:

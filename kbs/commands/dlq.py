@@ -16,6 +16,7 @@ from typing import Any
 
 from kbs import dead_letters
 from kbs import target as targets
+from kbs.table import print_table
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -81,7 +82,7 @@ def list_command(args: argparse.Namespace) -> int:
         )
         if letters:
             shown.append((queue, letters))
-    _print_table(rows)
+    print_table(rows)
     for queue, letters in shown:
         print(f"\n{queue.trigger} ({len(letters)} shown):")
         for letter in letters:
@@ -121,9 +122,3 @@ def _age(delta: timedelta) -> str:
     if seconds < 86400:
         return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
     return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
-
-
-def _print_table(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.wiring import EventRule, Function, function
-from kbs.local.clock import Clock, event_time, parse_time
+from kbs.local.clock import Clock, parse_time
 from kbs.local.delivery import queue_arn, received, sqs_event
 from kbs.local.gateway import TICK_PATH
 from kbs.local.runtime import Invoker, aws_environment, configure_logging, patched_environ
@@ -32,7 +32,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run the local stack (moto + the handlers) on 127.0.0.1",
         description="Run the local stack on 127.0.0.1 until Ctrl-C: the HTTP API, event "
         "delivery to the handlers, scheduled rules, and every email as .eml in DATA_DIR/outbox. "
-        "AWS is simulated in memory by moto: every start is fresh.",
+        "AWS is simulated in memory by moto: every start is fresh, and work accepted but not "
+        "yet processed is lost if the process is killed (the next start says so, and moves "
+        "the old outbox aside). The link-signing key is kept in DATA_DIR, so links in old "
+        "emails still verify.",
     )
     serve.add_argument("--port", type=int, default=8000, help="HTTP API port (0: any free)")
     serve.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="local.json and outbox/")
@@ -41,17 +44,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="real",
         metavar="ISO|real",
         type=_clock,
-        help="real time (default), or a simulated time that only `kbs tick` moves",
+        help="real time (default), or a simulated time that only kbs tick moves",
     )
     serve.set_defaults(func=serve_command)
 
     tick = subparsers.add_parser(
         "tick",
-        help="fire the scheduled rules due at a time, on the local stack",
-        description="Fire every scheduled rule due at --at (with the real Scheduled Event "
-        "payload) and simulate that time from then on. A time without offset is UTC.",
+        help="move the local clock and fire the scheduled rules due meanwhile",
+        description="Move the local stack's clock to --at (simulated from then on) and fire "
+        "each scheduled rule that was due since the previous clock time, once, at its latest "
+        "due moment (with the real Scheduled Event payload); print what each function did. "
+        "A tick back in time restarts the clock there (the rules due in that minute fire). "
+        "A time without offset is UTC. --real goes back to real time.",
     )
-    tick.add_argument("--at", required=True, type=_iso_time, metavar="ISO-8601")
+    when = tick.add_mutually_exclusive_group(required=True)
+    when.add_argument("--at", type=_iso_time, metavar="ISO-8601")
+    when.add_argument("--real", action="store_true", help="back to real time; fires nothing")
     add_target_arguments(tick)
     tick.set_defaults(func=tick_command)
 
@@ -97,6 +105,8 @@ def serve_command(args: argparse.Namespace) -> int:
             print(f"kbs serve: port {args.port} is in use: try --port 0", file=sys.stderr)
             return 1
         raise
+    if stack.unclean_stop:
+        print("\n".join(f"kbs serve: {line}" for line in stack.unclean_stop.explanation()))
     _banner(info, Path(args.data_dir))
     try:
         while not stopping.wait(0.2):
@@ -117,7 +127,7 @@ def _banner(info: dict[str, Any], data_dir: Path) -> None:
         f"  API       {info['api_url']}",
         f"  AWS       {info['aws_endpoint_url']}  (region {info['region']})",
         f"  table {info['table']}, bus {info['event_bus']}, bucket {info['bucket']}",
-        f"  outbox    {info['outbox']}  (every email sent, as .eml)",
+        f"  outbox    {info['outbox']}  (every email sent, as .eml: kbs outbox list)",
         f"  clock     {clock}  (`kbs tick --at ISO` fires schedules)",
         f"  info      {data_dir / 'local.json'}  (other commands: --local {data_dir})",
         "Ctrl-C to stop.",
@@ -133,10 +143,10 @@ def _local_data_dir(args: argparse.Namespace, command: str) -> Path:
 
 def tick_command(args: argparse.Namespace) -> int:
     info = read_info(_local_data_dir(args, "tick"))
-    at: datetime = args.at
+    body = {"real": True} if args.real else {"at": args.at.isoformat()}
     request = urllib.request.Request(  # noqa: S310 (loopback URL from local.json)
         f"{info['api_url']}{TICK_PATH}",
-        data=json.dumps({"at": at.isoformat()}).encode(),
+        data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",
     )
@@ -145,13 +155,37 @@ def tick_command(args: argparse.Namespace) -> int:
             result = json.load(response)
     except urllib.error.URLError as exc:
         raise TargetError(f"the local stack at {info['api_url']} did not answer: {exc}") from exc
+    if result["clock"] == "real":
+        print(f"The local clock is back on real time ({result['at']}); nothing was fired.")
+        return 0
+    if parse_time(result["at"]) < parse_time(result["from"]):
+        print(f"Back in time from {result['from']}: the clock restarts at {result['at']}.")
     fired = result["fired"]
     for rule in fired:
-        print(f"{result['at']}  {rule['rule']} -> {rule['function']}: {rule['outcome']}")
+        print(f"{rule['at']}  {rule['rule']} -> {rule['function']}: {rule['outcome']}")
+        for line in describe_result(rule["result"]):
+            print(f"    {line}")
     if not fired:
-        print(f"{result['at']}  no scheduled rule is due")
-    print(f"The local clock is now simulated at {event_time(at)}.")
+        print(f"no scheduled rule was due by {result['at']} (since {result['from']})")
+    print(f"The local clock is now simulated at {result['at']}.")
     return 1 if any(rule["outcome"] != "ok" for rule in fired) else 0
+
+
+def describe_result(result: Any) -> list[str]:
+    """A handler's result as lines to print: ``key: a, b`` per field of a dict (``none`` for
+    an empty list), else the value itself; nothing for ``None``."""
+    if result is None:
+        return []
+    if not isinstance(result, dict):
+        return [str(result)]
+    lines = []
+    for key, value in result.items():
+        if isinstance(value, list):
+            shown = ", ".join(str(item) for item in value) if value else "none"
+            lines.append(f"{key} ({len(value)}): {shown}")
+        else:
+            lines.append(f"{key}: {value}")
+    return lines
 
 
 def invoke_command(args: argparse.Namespace) -> int:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 from kbs import target as targets
+from kbs.table import print_table
 from shared.materials.filetypes import TYPES
 from shared.platform.event_types import MATERIAL_KINDS, MATERIALS_PREFIX
 
@@ -94,7 +95,7 @@ def list_command(args: argparse.Namespace) -> int:
             )
         )
     if len(rows) > 1:
-        _print_table(rows)
+        print_table(rows)
     else:
         print(f"No materials for {args.session}.")
     prefix = f"{MATERIALS_PREFIX}{args.session}/"
@@ -111,15 +112,9 @@ def withdraw_command(args: argparse.Namespace) -> int:
 
     target = targets.resolve(args)
     try:
-        record = library.withdraw(target.table, args.material_id, datetime.now(UTC))
+        record = library.withdraw(target.table, args.material_id, target.now())
     except library.MaterialNotFoundError:
         print(f"kbs: no material {args.material_id}", file=sys.stderr)
         return 1
     print(f"withdrawn {record.material_id} ({record.label}): its links no longer work")
     return 0
-
-
-def _print_table(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

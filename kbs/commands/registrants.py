@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from kbs import target as targets
@@ -39,7 +38,7 @@ def export_command(args: argparse.Namespace) -> int:
     from shared.privacy import rights
 
     target = targets.resolve(args)
-    data = rights.export(target.table, args.email, now=datetime.now(UTC))
+    data = rights.export(target.table, args.email, now=target.now())
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     if args.out:
         args.out.write_text(text, encoding="utf-8")
@@ -55,7 +54,7 @@ def erase_command(args: argparse.Namespace) -> int:
 
     target = targets.resolve(args)
     settings = Settings(table_name=target.table, event_bus_name=target.event_bus)
-    erasure = rights.erase(args.email, now=datetime.now(UTC), settings=settings)
+    erasure = rights.erase(args.email, now=target.now(), settings=settings)
     copies = 0
     if target.data_dir is not None:  # the local stack's outbox
         from kbs.local.outbox import forget

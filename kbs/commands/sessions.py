@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import json
 import sys
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from kbs import target as targets
 from kbs.local.clock import parse_time
+from kbs.table import column_widths, table_line
 from shared.platform.event_types import SESSION_SCHEDULED, SOURCE_SESSIONS
 from shared.platform.events import OutgoingEvent, PublishError, publish
 from shared.programme import repository
@@ -92,7 +94,9 @@ def import_command(args: argparse.Namespace) -> int:
         return 2
     target = targets.resolve(args)
     try:
-        result = import_sessions(sessions, table_name=target.table, bus_name=target.event_bus)
+        result = import_sessions(
+            sessions, table_name=target.table, bus_name=target.event_bus, at=target.clock
+        )
     except PublishError as exc:
         print(f"kbs: {exc}; nothing more was stored, run the import again", file=sys.stderr)
         return 1
@@ -107,8 +111,11 @@ def import_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def import_sessions(sessions: list[Session], *, table_name: str, bus_name: str) -> ImportResult:
-    """Store each session, announcing each new or changed one first (see module doc).
+def import_sessions(
+    sessions: list[Session], *, table_name: str, bus_name: str, at: datetime | None = None
+) -> ImportResult:
+    """Store each session, announcing each new or changed one first (see module doc), with
+    event time ``at`` (a local stack's simulated clock; ``None``: EventBridge's own).
 
     A changed session gets the next iCalendar sequence unless the file gives a higher one,
     so calendar clients apply the update; an unchanged one keeps its stored sequence.
@@ -126,13 +133,13 @@ def import_sessions(sessions: list[Session], *, table_name: str, bus_name: str) 
                 continue
             sequence = max(session.sequence, stored.sequence + 1)
             session = session.model_copy(update={"sequence": sequence})
-        publish([scheduled_event(session)], bus_name)
+        publish([scheduled_event(session, at)], bus_name)
         repository.put_session(table_name, session)
         (result.changed if stored else result.new).append(session.session_id)
     return result
 
 
-def scheduled_event(session: Session) -> OutgoingEvent:
+def scheduled_event(session: Session, at: datetime | None = None) -> OutgoingEvent:
     """ "Session Scheduled", keyed by id, sequence and content (a replay is a duplicate)."""
     data = session.model_dump(mode="json")
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
@@ -141,6 +148,7 @@ def scheduled_event(session: Session) -> OutgoingEvent:
         detail_type=SESSION_SCHEDULED,
         data=data,
         idempotency_key=f"session#{session.session_id}#{session.sequence}#{digest}",
+        time=at,
     )
 
 
@@ -153,7 +161,7 @@ def start_command(args: argparse.Namespace) -> int:
 
     return _change(
         args,
-        lambda t: lifecycle.start(t.table, t.event_bus, args.session_id, now=datetime.now(UTC)),
+        lambda t: lifecycle.start(t.table, t.event_bus, args.session_id, now=t.now()),
         "Session Started",
     )
 
@@ -164,7 +172,7 @@ def reschedule_command(args: argparse.Namespace) -> int:
     return _change(
         args,
         lambda t: lifecycle.reschedule(
-            t.table, t.event_bus, args.session_id, args.start, now=datetime.now(UTC)
+            t.table, t.event_bus, args.session_id, args.start, now=t.now()
         ),
         "Session Updated",
     )
@@ -175,9 +183,7 @@ def cancel_command(args: argparse.Namespace) -> int:
 
     return _change(
         args,
-        lambda t: lifecycle.cancel(
-            t.table, t.event_bus, args.session_id, args.reason, now=datetime.now(UTC)
-        ),
+        lambda t: lifecycle.cancel(t.table, t.event_bus, args.session_id, args.reason, now=t.now()),
         "Session Cancelled",
     )
 
@@ -227,39 +233,48 @@ def list_command(args: argparse.Namespace) -> int:
     target = targets.resolve(args)
     programme = repository.list_sessions(target.table)
     if not programme:
-        print("No sessions: import a programme with `kbs sessions import FILE`.")
+        print("No sessions: import a programme with kbs sessions import FILE.")
         return 0
-    rows = [LIST_COLUMNS, *(_row(a) for a in programme)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(LIST_COLUMNS))]
-    for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+    print("\n".join(programme_lines(programme)))
     return 0
 
 
-LIST_COLUMNS = (
-    "ID",
-    "START (SESSION TIME ZONE)",
-    "KIND",
-    "TITLE",
-    "CAPACITY",
-    "CONFIRMED",
-    "WAITLISTED",
-    "STATUS",
-)
+LIST_WIDTH = 100
+LIST_COLUMNS = ("ID", "START (SESSION TIME ZONE)", "KIND", "BOOKED", "WAITING", "STATUS")
+TITLE_INDENT = "    "
 
 
-def _row(availability: SessionAvailability) -> tuple[str, ...]:
+def programme_lines(programme: list[SessionAvailability], width: int = LIST_WIDTH) -> list[str]:
+    """The programme as a table at most ``width`` columns wide (for ids of up to ~25
+    characters): a row per session (``BOOKED`` is confirmed/capacity), then its title on
+    indented lines of its own, wrapped. The zone name is left out of ``START`` when the
+    rows would be wider than ``width``."""
+    for with_zone in (True, False):
+        rows = [LIST_COLUMNS, *(_row(a, with_zone) for a in programme)]
+        widths = column_widths(rows)
+        if sum(widths) + 2 * (len(widths) - 1) <= width:
+            break
+    lines = [table_line(LIST_COLUMNS, widths)]
+    for availability, row in zip(programme, rows[1:], strict=True):
+        lines.append(table_line(row, widths))
+        lines += textwrap.wrap(
+            availability.session.title,
+            width,
+            initial_indent=TITLE_INDENT,
+            subsequent_indent=TITLE_INDENT,
+        )
+    return lines
+
+
+def _row(availability: SessionAvailability, with_zone: bool) -> tuple[str, ...]:
     session = availability.session
     local = session.start.astimezone(ZoneInfo(session.timezone))
+    zone = f" ({session.timezone})" if with_zone else ""
     return (
         session.session_id,
-        f"{local:%Y-%m-%d %H:%M %Z} ({session.timezone})",
+        f"{local:%Y-%m-%d %H:%M %Z}{zone}",
         session.kind.value,
-        session.title,
-        str(session.capacity),
-        str(availability.confirmed),
+        f"{availability.confirmed}/{session.capacity}",
         str(availability.waitlisted),
         session.status.value,
     )

@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from kbs import target as targets
+from kbs.table import print_table
 
 LIST_COLUMNS = ("EMAIL", "REASON", "SINCE (UTC)", "SES FEEDBACK ID")
 
@@ -48,9 +49,7 @@ def list_command(args: argparse.Namespace) -> int:
         )
         for s in found
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(LIST_COLUMNS))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print_table(rows)
     return 0
 
 

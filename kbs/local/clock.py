@@ -3,15 +3,23 @@
 moto stores scheduled rules but never fires them, so the local stack does: on real time by
 default (a thread wakes at each minute), or on a simulated clock that only ``kbs tick``
 moves. Each due rule invokes its function with the real "Scheduled Event" payload.
+
+A tick catches up, as DESIGN.md states it: ``kbs tick --at T`` fires each scheduled rule that
+was due in (previous clock time, T], once, at its latest due moment (the run the real
+scheduler would have made most recently); the same time again fires nothing. A tick back in
+time (e.g. from real time to this morning) restarts the clock at T: the rules due in T's
+minute fire, as if the clock had just reached T.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from infra.wiring import Function, Schedule
@@ -37,11 +45,16 @@ def event_time(at: datetime) -> str:
 
 
 class Clock:
-    """Real time, or a simulated time that stays where it was last set."""
+    """Real time, or a simulated time that stays where it was last set.
+
+    Listeners (:meth:`listen`) are called with the new simulated time, or ``None`` for real
+    time, after each change (``kbs serve`` keeps ``local.json`` up to date with them).
+    """
 
     def __init__(self, simulated: datetime | None = None) -> None:
         self._lock = threading.Lock()
         self._at = utc(simulated) if simulated else None
+        self._listeners: list[Callable[[datetime | None], None]] = []
 
     @property
     def simulated(self) -> bool:
@@ -51,16 +64,32 @@ class Clock:
         with self._lock:
             return self._at or datetime.now(UTC)
 
-    def set(self, at: datetime) -> None:
-        """Simulate time from now on, at ``at``."""
+    def set(self, at: datetime | None) -> None:
+        """Simulate time from now on, at ``at``; ``None``: back to real time."""
         with self._lock:
-            self._at = utc(at)
+            self._at = utc(at) if at else None
+        for listener in list(self._listeners):
+            listener(self._at)
+
+    def listen(self, listener: Callable[[datetime | None], None]) -> None:
+        self._listeners.append(listener)
+
+    def forget(self, listener: Callable[[datetime | None], None]) -> None:
+        self._listeners.remove(listener)
 
 
 class Expression(Protocol):
     def due(self, at: datetime) -> bool:
         """Whether the schedule fires in the minute that contains ``at`` (UTC)."""
         ...
+
+    def latest(self, after: datetime, until: datetime) -> datetime | None:
+        """The latest moment (a whole UTC minute) the schedule fires in ``(after, until]``."""
+        ...
+
+
+def _minute(at: datetime) -> datetime:
+    return utc(at).replace(second=0, microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -81,6 +110,11 @@ class Rate:
 
     def due(self, at: datetime) -> bool:
         return int((utc(at) - _EPOCH) // MINUTE) % self.minutes == 0
+
+    def latest(self, after: datetime, until: datetime) -> datetime | None:
+        minutes = int((utc(until) - _EPOCH) // MINUTE)
+        moment = _EPOCH + (minutes - minutes % self.minutes) * MINUTE
+        return moment if moment > utc(after) else None
 
 
 @dataclass(frozen=True)
@@ -125,13 +159,30 @@ class Cron:
 
     def due(self, at: datetime) -> bool:
         at = utc(at)
-        weekday = (at.weekday() + 1) % 7 + 1  # Monday is 0 in Python, 2 here
+        return at.minute in self.minutes and at.hour in self.hours and self._on(at.date())
+
+    def latest(self, after: datetime, until: datetime) -> datetime | None:
+        """Walks back day by day from ``until`` (only matching days are looked into)."""
+        after, until = utc(after), _minute(until)
+        times = sorted(((h, m) for h in self.hours for m in self.minutes), reverse=True)
+        day = until.date()
+        while day >= after.date() and day.year >= min(self.years):
+            if self._on(day):
+                for hour, minute in times:
+                    moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+                    if moment <= after:
+                        return None
+                    if moment <= until:
+                        return moment
+            day -= timedelta(days=1)
+        return None
+
+    def _on(self, day: date) -> bool:
+        weekday = (day.weekday() + 1) % 7 + 1  # Monday is 0 in Python, 2 here
         return (
-            at.minute in self.minutes
-            and at.hour in self.hours
-            and at.month in self.months
-            and at.year in self.years
-            and (self.days is None or at.day in self.days)
+            day.month in self.months
+            and day.year in self.years
+            and (self.days is None or day.day in self.days)
             and (self.weekdays is None or weekday in self.weekdays)
         )
 
@@ -201,8 +252,20 @@ def scheduled_event(rule_arn: str, at: datetime, region: str) -> dict[str, Any]:
     }
 
 
+def since(previous: datetime, at: datetime) -> datetime:
+    """Where a tick to ``at`` fires from (exclusive): the previous clock time, or, back in
+    time, just before ``at``'s minute (the clock restarts at ``at``)."""
+    return previous if at >= previous else _minute(at) - timedelta(microseconds=1)
+
+
 class Scheduler:
-    """Fires due rules: each minute of real time, or on :meth:`tick` at a chosen time."""
+    """Fires due rules: each minute of real time, or on :meth:`tick` up to a chosen time.
+
+    A rule's run is summarised as ``{"rule", "function", "at", "outcome", "result"}``:
+    ``at`` the Scheduled Event's ``time``, ``outcome`` ``ok`` or ``error``, ``result`` what
+    the handler returned (JSON-safe; e.g. the session clock's fired and skipped milestones)
+    or, on error, the exception.
+    """
 
     def __init__(
         self, rules: list[ScheduledRule], clock: Clock, invoker: Invoker, region: str
@@ -211,30 +274,52 @@ class Scheduler:
         self.clock = clock
         self._invoker = invoker
         self._region = region
+        self._firing = threading.Lock()  # a tick and the real-time thread never interleave
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kbs-clock", daemon=True)
 
-    def due(self, at: datetime) -> list[ScheduledRule]:
-        return [rule for rule in self.rules if rule.expression.due(at)]
+    def due(self, after: datetime, until: datetime) -> list[tuple[datetime, ScheduledRule]]:
+        """Each rule due in ``(after, until]`` with its latest due moment, earliest first."""
+        moments = [(rule.expression.latest(after, until), rule) for rule in self.rules]
+        due = [(moment, rule) for moment, rule in moments if moment is not None]
+        return sorted(due, key=lambda pair: pair[0])
 
-    def fire(self, at: datetime) -> list[dict[str, str]]:
-        """Invoke the function of every rule due at ``at``; one summary per rule."""
+    def fire(self, after: datetime, until: datetime) -> list[dict[str, Any]]:
+        """Invoke once the function of every rule due in ``(after, until]``, at its latest due
+        moment; one summary per rule (see the class doc)."""
         fired = []
-        for rule in self.due(at):
-            event = scheduled_event(rule.arn, at, self._region)
+        for moment, rule in self.due(after, until):
+            event = scheduled_event(rule.arn, moment, self._region)
             invocation = self._invoker.invoke(rule.function, event)
             outcome = "ok" if invocation.ok else "error"
             trigger = f"schedule {rule.schedule.name}"
             log_event(rule.function.name, trigger, outcome, invocation.duration_ms)
+            result = invocation.result if invocation.ok else repr(invocation.error)
             fired.append(
-                {"rule": rule.schedule.name, "function": rule.function.name, "outcome": outcome}
+                {
+                    "rule": rule.schedule.name,
+                    "function": rule.function.name,
+                    "at": event["time"],
+                    "outcome": outcome,
+                    "result": json.loads(json.dumps(result, default=str)),
+                }
             )
         return fired
 
-    def tick(self, at: datetime) -> list[dict[str, str]]:
-        """Move the clock to ``at`` (simulated from then on) and fire the rules due then."""
-        self.clock.set(at)
-        return self.fire(at)
+    def tick(self, at: datetime | None) -> dict[str, Any]:
+        """Move the clock to ``at`` (simulated from then on) and fire what was due since the
+        previous clock time; ``None``: back to real time, firing nothing (the real-time thread
+        takes over at the next minute). ``{"from", "at", "clock", "fired"}``."""
+        with self._firing:
+            previous = self.clock.now()
+            self.clock.set(at)
+            fired = self.fire(since(previous, at), at) if at else []
+        return {
+            "from": event_time(previous),
+            "at": event_time(at or self.clock.now()),
+            "clock": "simulated" if at else "real",
+            "fired": fired,
+        }
 
     def start(self) -> None:
         if self.rules:
@@ -249,8 +334,9 @@ class Scheduler:
         """On real time, wake at each minute boundary and fire what is due then."""
         while not self._stop.is_set():
             now = self.clock.now()
-            minute = now.replace(second=0, microsecond=0) + MINUTE
+            minute = _minute(now) + MINUTE
             if self._stop.wait((minute - now).total_seconds()):
                 return
-            if not self.clock.simulated:
-                self.fire(minute)
+            with self._firing:
+                if not self.clock.simulated:
+                    self.fire(minute - MINUTE, minute)

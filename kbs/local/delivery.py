@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.wiring import EventRule, Function, WorkQueue
+from kbs.local.clock import Clock
+from kbs.local.event_time import retimed
 from kbs.local.runtime import ACCOUNT_ID, Invoker, log, log_event
 
 WAIT_SECONDS = 1  # short long-polls: a prompt stop, little idle traffic
@@ -114,9 +116,16 @@ class Poller:
     """Receives batches from one queue and delivers them to its function."""
 
     def __init__(
-        self, queue: Queue, invoker: Invoker, region: str, sqs: Any, batch_size: int
+        self,
+        queue: Queue,
+        invoker: Invoker,
+        region: str,
+        sqs: Any,
+        batch_size: int,
+        clock: Clock | None = None,
     ) -> None:
         self.queue = queue
+        self._clock = clock
         self._batch_size = batch_size
         self._invoker = invoker
         self._region = region
@@ -132,8 +141,19 @@ class Poller:
             MessageAttributeNames=["All"],
         ).get("Messages", [])
         if messages:
-            self._deliver(messages)
+            self._deliver([self._retimed(message) for message in messages])
         return len(messages)
+
+    def _retimed(self, message: dict[str, Any]) -> dict[str, Any]:
+        """A rule's event an AWS service emitted carries the simulated time, if any
+        (:func:`kbs.local.event_time.retimed`)."""
+        if self._clock is None or not isinstance(self.queue.trigger, EventRule):
+            return message
+        body = retimed(message["Body"], self._clock)
+        if body == message["Body"]:
+            return message
+        digest = hashlib.md5(body.encode(), usedforsecurity=False).hexdigest()
+        return {**message, "Body": body, "MD5OfBody": digest}
 
     def _deliver(self, messages: list[dict[str, Any]]) -> None:
         fn = self.queue.function

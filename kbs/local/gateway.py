@@ -12,7 +12,8 @@ Gateway's throttling answer, ``429 {"message": "Too Many Requests"}`` with ``Ret
 framing, malformed framing gets 400 (:mod:`kbs.local.http_body`), and a method no route can
 declare gets 404, as no route matches it.
 
-``POST /_local/tick`` (loopback only) fires the scheduled rules due at ``{"at": ISO}``.
+``POST /_local/tick`` (loopback only) moves the clock to ``{"at": ISO}`` and fires the
+scheduled rules due since, or ``{"real": true}`` goes back to real time.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from infra.wiring import Function, HttpRoute
-from kbs.local.clock import Clock, Scheduler, event_time, parse_time
+from kbs.local.clock import Clock, Scheduler, parse_time
 from kbs.local.http_body import BodyError, declared_length, read_body
 from kbs.local.http_pool import PooledHTTPServer, raw_response
 from kbs.local.runtime import ACCOUNT_ID, Invoker, log_event
@@ -304,11 +305,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "POST" or scheduler is None:
             return error(405, "Method Not Allowed")
         try:
-            at = parse_time(json.loads(body or b"{}")["at"])
-        except (ValueError, KeyError, TypeError) as exc:
-            return error(400, f'expected a JSON body {{"at": ISO 8601 time}} ({exc})')
-        fired = scheduler.tick(at)
-        payload = {"at": event_time(at), "fired": fired}
+            request = json.loads(body or b"{}")
+            at = None if request.get("real") is True else parse_time(request["at"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return error(400, f'expected {{"at": ISO 8601 time}} or {{"real": true}} ({exc})')
+        payload = scheduler.tick(at)
         return 200, {"content-type": JSON}, [], json.dumps(payload).encode()
 
     def _send(self, status: int, headers: dict[str, str], cookies: list[str], body: bytes) -> None:

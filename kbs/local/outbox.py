@@ -24,10 +24,12 @@ import contextlib
 import re
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes, message_from_string, policy
 from email.message import EmailMessage, Message
-from email.utils import format_datetime, getaddresses
+from email.parser import BytesHeaderParser
+from email.utils import format_datetime, getaddresses, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +38,71 @@ from shared.web.links import email_hash
 
 POLL_SECONDS = 0.5
 FORGET_DIR = ".forget"
+WRITTEN = ".written"
+DIGEST_CHARS = 8
 _SAFE = re.compile(r"[^A-Za-z0-9-]")
+_KIND = re.compile(r"[^a-z0-9]+")
+
+
+def eml_stem(data: bytes) -> str:
+    """``{Date in UTC, YYYYMMDDTHHMMSSZ}-{kind}-{digest}`` of an RFC 5322 message: the kind is
+    its ``X-KBS-Kind`` (``mail`` if none), the digest the first 8 hex digits of the
+    :func:`~shared.web.links.email_hash` of its first ``To`` address (``nobody`` if none), so a
+    name never shows an address. A missing or unreadable ``Date`` counts as now."""
+    headers = BytesHeaderParser(policy=policy.default).parsebytes(data)
+    try:
+        when = parsedate_to_datetime(str(headers["Date"])).astimezone(UTC)
+    except (TypeError, ValueError):
+        when = datetime.now(UTC)
+    kind = _KIND.sub("-", str(headers.get("X-KBS-Kind") or "").lower()).strip("-")[:40]
+    addressed = _addresses(headers, ("To",))
+    digest = email_hash(addressed[0])[:DIGEST_CHARS] if addressed else "nobody"
+    return f"{when:%Y%m%dT%H%M%SZ}-{kind or 'mail'}-{digest}"
+
+
+def _addresses(headers: Message, fields: tuple[str, ...]) -> list[str]:
+    """The addresses (``addr_spec``) of the ``fields`` headers, in order."""
+    found = []
+    for field in fields:
+        for value in headers.get_all(field, []):
+            found += [address for _, address in getaddresses([str(value)]) if "@" in address]
+    return found
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ``.eml`` of the outbox, as :func:`entries` lists it."""
+
+    time: datetime
+    kind: str
+    recipients: list[str]
+    subject: str
+    path: Path
+
+
+def entries(directory: Path, *, to: str | None = None, kind: str | None = None) -> list[Entry]:
+    """The ``.eml`` files of ``directory`` by time (``Date``, then order written), only those
+    addressed to ``to`` (To, Cc or Bcc; compared canonically) or of ``X-KBS-Kind`` ``kind``
+    when given. Reads the headers only."""
+    wanted = email_hash(to) if to else None
+    found = []
+    for path in directory.glob("*.eml"):
+        headers = BytesHeaderParser(policy=policy.default).parsebytes(path.read_bytes())
+        recipients = _addresses(headers, ("To", "Cc", "Bcc"))
+        entry_kind = str(headers.get("X-KBS-Kind") or "")
+        if wanted and wanted not in {email_hash(address) for address in recipients}:
+            continue
+        if kind and entry_kind != kind:
+            continue
+        try:
+            when = parsedate_to_datetime(str(headers["Date"])).astimezone(UTC)
+        except (TypeError, ValueError):
+            when = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        subject = str(headers.get("Subject") or "")
+        found.append(
+            (when, path.stat().st_mtime_ns, Entry(when, entry_kind, recipients, subject, path))
+        )
+    return [entry for _, _, entry in sorted(found, key=lambda item: (item[0], item[1]))]
 
 
 def sent_messages() -> Iterator[tuple[str, bytes]]:
@@ -77,11 +143,7 @@ def _delete_copies(directory: Path, digests: set[str]) -> int:
 
 
 def _header_addresses(message: Message) -> set[str]:
-    found = set()
-    for header in ("To", "Cc", "Bcc"):
-        for value in message.get_all(header, []):
-            found |= {address for _, address in getaddresses([str(value)])}
-    return found
+    return set(_addresses(message, ("To", "Cc", "Bcc")))
 
 
 def _hashes(addresses: set[str]) -> set[str]:
@@ -152,38 +214,46 @@ def _message_id(message: dict[str, Any]) -> str:
 
 
 class Outbox:
-    """Polls moto for sent mail and writes each new message once, with a sortable name.
+    """Polls moto for sent mail and writes each new message once, named by what it is.
 
-    Names are ``{UTC time first seen}-{n}-{message id}.eml``: sorted by name is sent order,
-    and a message already in the directory (by id) is never written again.
+    Names are ``{Date, UTC}-{X-KBS-Kind}-{recipient digest}.eml`` (:func:`eml_stem`), with
+    ``-2``, ``-3``... when that name is taken: sorted by name is by time. The moto ids written
+    are kept in ``.written``, so a message already in the directory is never written again.
     """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
-        self._written = {path.stem.split("-", 2)[-1] for path in directory.glob("*.eml")}
+        self._index = directory / WRITTEN
+        self._written = set(self._index.read_text().split()) if self._index.exists() else set()
         self._forgotten: set[str] = set()
-        self._count = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kbs-outbox", daemon=True)
 
     def collect(self) -> list[Path]:
         """Write the messages not written yet; their paths."""
         self._take_up_forget_requests()
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         written = []
         for message_id, data in sent_messages():
             key = _SAFE.sub("", message_id)
             if key in self._written:
                 continue
-            self._count += 1
-            path = self.directory / f"{stamp}-{self._count:05d}-{key}.eml"
+            path = self._free_path(eml_stem(data))
             partial = path.with_suffix(".partial")
             partial.write_bytes(data)
             partial.replace(path)  # readers never see half a message
+            with self._index.open("a") as index:
+                index.write(f"{key}\n")
             self._written.add(key)
             written.append(path)
         return written
+
+    def _free_path(self, stem: str) -> Path:
+        path, n = self.directory / f"{stem}.eml", 1
+        while path.exists():
+            n += 1
+            path = self.directory / f"{stem}-{n}.eml"
+        return path
 
     def _take_up_forget_requests(self) -> None:
         requests = list((self.directory / FORGET_DIR).glob("*"))

@@ -5,7 +5,8 @@ table (:data:`infra.wiring.TABLE`), the app bus, one rule per :class:`~infra.wir
 (its pattern, on its bus) targeting its own queue (with a dead-letter queue), one queue (with a
 dead-letter queue) per :class:`~infra.wiring.WorkQueue`, one scheduled rule per
 :class:`~infra.wiring.Schedule`, the materials bucket (notifications to EventBridge), the
-verified SES sender, a configuration set and the link-signing secret.
+verified SES sender, a configuration set and the link-signing secret (its key from the data
+dir: links in old emails still verify after a restart).
 
 :class:`LocalStack` runs it: moto, the gateway, the delivery pollers, the clock and the
 outbox, and ``DATA_DIR/local.json`` while it runs. moto is in memory: every start is fresh.
@@ -16,7 +17,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import secrets
 import urllib.request
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -38,11 +38,19 @@ from infra.wiring import (
 )
 from kbs.local.clock import Clock, ScheduledRule, Scheduler, event_time
 from kbs.local.delivery import Delivery, DeliveryPolicy, Poller, Queue, queue_arn
+from kbs.local.event_time import stamp_put_events
 from kbs.local.gateway import LOOPBACK, Gateway
 from kbs.local.outbox import Outbox, forget
 from kbs.local.provisioning import create_table
 from kbs.local.runtime import FAKE_CREDENTIALS, Invoker, aws_environment, patched_environ
-from kbs.local.state import DataDirLock, remove_info, write_info
+from kbs.local.state import (
+    DataDirLock,
+    UncleanStop,
+    link_key,
+    recover_unclean_stop,
+    remove_info,
+    write_info,
+)
 from shared.platform.settings import Settings
 
 REGION = "eu-west-1"
@@ -113,8 +121,10 @@ def provision(
     endpoint_url: str,
     region: str,
     policy: DeliveryPolicy,
+    link_key: str,
 ) -> Resources:
-    """Create every resource the declaration implies; the queues and schedules to drive."""
+    """Create every resource the declaration implies (the link-signing secret holds
+    ``link_key``); the queues and schedules to drive."""
 
     def aws(service: str) -> Any:
         return moto_client(service, endpoint_url, region)
@@ -137,7 +147,7 @@ def provision(
     )
     aws("secretsmanager").create_secret(
         Name=names.link_secret,
-        SecretString=secrets.token_urlsafe(32),  # new each start
+        SecretString=link_key,
     )
     queues = [
         _rule_to_queue(aws("events"), aws("sqs"), fn, rule, names, region, policy)
@@ -242,6 +252,8 @@ class LocalStack:
         self.region = region
         self.delivery = delivery or DeliveryPolicy()
         self.info: dict[str, Any] = {}
+        self.unclean_stop: UncleanStop | None = None
+        """Set by :meth:`start` when the previous run on the data dir did not stop cleanly."""
         self._running = ExitStack()
 
     def start(self) -> dict[str, Any]:
@@ -250,13 +262,18 @@ class LocalStack:
             lock = DataDirLock(self.data_dir)
             lock.acquire()
             starting.callback(lock.release)
+            self.unclean_stop = recover_unclean_stop(self.data_dir)
+            key = link_key(self.data_dir)
             endpoint = self._start_moto(starting)
+            starting.callback(stamp_put_events(self.clock))  # before any client is made
             gateway = Gateway(self.functions, self.clock, self.port)  # binds: the URL is known
             starting.callback(gateway.stop)
             environment = self._environment(gateway.url)
             aws = aws_environment(endpoint, self.region)
             starting.enter_context(patched_environ({**aws, **environment}))
-            resources = provision(self.functions, self.names, endpoint, self.region, self.delivery)
+            resources = provision(
+                self.functions, self.names, endpoint, self.region, self.delivery, key
+            )
             environment |= resources.queue_environment()
             starting.enter_context(patched_environ(environment))
             invoker = Invoker(self.functions, self.region)
@@ -282,6 +299,8 @@ class LocalStack:
             self.info = self._describe(gateway.url, endpoint, resources, environment, outbox)
             write_info(self.data_dir, self.info)
             starting.callback(remove_info, self.data_dir)
+            self.clock.listen(self._clock_moved)  # commands read the clock from local.json
+            starting.callback(self.clock.forget, self._clock_moved)
             self._running = starting.pop_all()
         return self.info
 
@@ -294,6 +313,10 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _clock_moved(self, at: datetime | None) -> None:
+        self.info["clock"] = event_time(at) if at else "real"
+        write_info(self.data_dir, self.info)
 
     def _start_moto(self, starting: ExitStack) -> str:
         moto = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
@@ -310,7 +333,7 @@ class LocalStack:
         sqs = moto_client("sqs", endpoint, self.region)  # a client per polling thread
         declared = queue.trigger if isinstance(queue.trigger, WorkQueue) else None
         batch_size = declared.batch_size if declared else self.delivery.batch_size
-        return Poller(queue, invoker, self.region, sqs, batch_size)
+        return Poller(queue, invoker, self.region, sqs, batch_size, self.clock)
 
     def _environment(self, api_url: str) -> dict[str, str]:
         """The ``KBS_*`` variables the handlers read

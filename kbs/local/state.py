@@ -1,8 +1,15 @@
-"""``DATA_DIR/local.json`` (how other commands find the running stack) and its lock.
+"""``DATA_DIR/local.json`` (how other commands find the running stack), its lock, and what
+outlives a run: the link-signing key and, after a crash, the previous outbox.
 
 One stack per data dir: ``kbs serve`` holds an exclusive ``flock`` on ``DATA_DIR/serve.lock``
 for its whole life. The kernel drops it when the process dies, so a crash never leaves the
 data dir locked; a stale ``local.json`` is recognised by its dead ``pid``.
+
+A clean stop removes ``local.json``; so a ``local.json`` found by the next ``kbs serve``, once
+it holds the lock, means the previous run was killed (:func:`recover_unclean_stop`). AWS is
+moto, in memory: what that run held (registrations, sessions, queued work) is gone. The
+link-signing key is kept in ``DATA_DIR/link-signing.key`` (mode 0600, made once), so links in
+old emails still verify as genuine; they then name a booking this run does not hold.
 """
 
 from __future__ import annotations
@@ -11,6 +18,10 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
+import stat
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -18,6 +29,9 @@ from kbs.target import TargetError
 
 LOCAL_JSON = "local.json"
 LOCK_FILE = "serve.lock"
+LINK_KEY_FILE = "link-signing.key"
+OUTBOX = "outbox"
+MIN_KEY_CHARS = 32
 
 
 class AlreadyRunningError(RuntimeError):
@@ -87,3 +101,79 @@ class DataDirLock:
             info = json.loads((self.data_dir / LOCAL_JSON).read_text())
             where += f" (pid {info['pid']}, {info['api_url']})"
         return f"{where}: stop it (Ctrl-C) or use another --data-dir"
+
+
+def link_key(data_dir: Path) -> str:
+    """The data dir's link-signing key: made once (random, file mode 0600), then reused.
+
+    Raises :class:`TargetError` if the file holds no usable key (shorter than 32 characters);
+    a key file readable by others is made private again.
+    """
+    path = data_dir / LINK_KEY_FILE
+    with contextlib.suppress(FileExistsError):
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(32) + "\n")
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        path.chmod(0o600)
+    key = path.read_text().strip()
+    if len(key) < MIN_KEY_CHARS:
+        raise TargetError(f"{path} holds no usable key: delete it to make a new one")
+    return key
+
+
+@dataclass(frozen=True)
+class UncleanStop:
+    """What the previous run left behind when it did not stop cleanly."""
+
+    pid: int | None
+    started_at: str | None
+    previous_outbox: Path | None
+    """Where its outbox was moved (``outbox.previous-{UTC time}``), if it had one."""
+
+    def explanation(self) -> list[str]:
+        """What happened and what it means, as lines for the person starting ``kbs serve``."""
+        run = f"pid {self.pid}" if self.pid else "unknown pid"
+        since = f", started {self.started_at}" if self.started_at else ""
+        lines = [
+            f"The previous local stack on this data dir ({run}{since}) did not stop cleanly "
+            "(killed or crashed).",
+            "  AWS here is moto, in memory: everything that run held is gone: sessions, "
+            "registrations, materials, and work accepted but not yet processed (queued "
+            "events, emails not yet sent). Import the programme again.",
+            "  Links in its emails still verify (the signing key is kept in the data dir); "
+            "they now lead to a booking this run does not hold.",
+        ]
+        if self.previous_outbox:
+            lines.append(f"  Its emails were moved to {self.previous_outbox}.")
+        return lines
+
+
+def recover_unclean_stop(data_dir: Path) -> UncleanStop | None:
+    """Called holding the lock: if the previous run left ``local.json`` (it did not stop
+    cleanly), remove it, move its outbox aside, and say what it left; else ``None``."""
+    path = data_dir / LOCAL_JSON
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    info: dict[str, Any] = {}
+    with contextlib.suppress(ValueError):
+        info = json.loads(text)
+    path.unlink()
+    outbox = data_dir / OUTBOX
+    moved = None
+    if outbox.is_dir() and any(outbox.iterdir()):
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        moved = data_dir / f"{OUTBOX}.previous-{stamp}"
+        for n in range(2, 100):
+            if not moved.exists():
+                break
+            moved = data_dir / f"{OUTBOX}.previous-{stamp}-{n}"
+        outbox.rename(moved)
+    pid = info.get("pid")
+    return UncleanStop(
+        pid=pid if isinstance(pid, int) else None,
+        started_at=str(info["started_at"]) if "started_at" in info else None,
+        previous_outbox=moved,
+    )

@@ -104,11 +104,11 @@ def kbs(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        env=_clean_env(),
+        env=clean_env(),
     )
 
 
-def _clean_env() -> dict[str, str]:
+def clean_env() -> dict[str, str]:
     """This environment without AWS or KBS variables: the commands must find their own."""
     return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KBS_"))}
 
@@ -166,7 +166,7 @@ def start(data_dir: Path, *args: str) -> subprocess.Popen[bytes]:
             cwd=ROOT,
             stdout=stdout,
             stderr=stderr,
-            env=_clean_env(),
+            env=clean_env(),
         )
 
 
@@ -180,12 +180,16 @@ def serve(data_dir: Path, *args: str) -> Served:
     stdout, stderr = _output_files(data_dir)
     info_path = data_dir / "local.json"
 
-    def ready() -> bool:
+    def ready() -> dict[str, Any] | None:
+        """This process's ``local.json`` (one a killed run left behind is not it)."""
         if process.poll() is not None:
             output = stderr.read_text(errors="replace")
             raise AssertionError(f"kbs serve exited with {process.returncode}:\n{output}")
-        return info_path.exists()
+        try:
+            info: dict[str, Any] = json.loads(info_path.read_text())
+        except FileNotFoundError:
+            return None
+        return info if info.get("pid") == process.pid else None
 
-    wait_for(ready, timeout=START_SECONDS, what="local.json")
-    info = json.loads(info_path.read_text())
+    info = wait_for(ready, timeout=START_SECONDS, what="local.json")
     return Served(data_dir, process, stdout, stderr, info)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import signal
+import stat
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -10,7 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.support import http, kbs, serve
+from tests.conftest import EVENTS
+from tests.e2e.support import http, kbs, read_eml, register, serve, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -86,3 +89,65 @@ def test_commands_say_when_no_stack_is_running(tmp_path: Path) -> None:
     for result in (tick, invoke):
         assert result.returncode == 2
         assert "no local stack" in result.stderr
+
+
+def test_a_restart_after_kill_9_says_so_and_old_links_still_verify_as_genuine(
+    tmp_path: Path,
+) -> None:
+    # Given a stack that sent a confirmation (with its cancel link), then was killed
+    data_dir = tmp_path / "data"
+    first = serve(data_dir)
+    try:
+        imported = kbs(
+            "sessions", "import", str(EVENTS / "programme.sample.json"), "--local", str(data_dir)
+        )
+        assert imported.returncode == 0, imported.stderr
+        session = http("GET", f"{first.api_url}/sessions").json()[0]
+        register(first.api_url, "zoe@example.se", [session["session_id"]])
+        (sent,) = wait_for(lambda: list((data_dir / "outbox").glob("*.eml")), timeout=30)
+    finally:
+        first.process.kill()  # SIGKILL: nothing is cleaned up
+        first.process.wait(timeout=30)
+    body = read_eml(sent).get_body(preferencelist=("plain",))
+    assert body is not None
+    (link,) = re.findall(
+        r"http://127\.0\.0\.1:\d+(/registrations/cancel\?token=\S+)", str(body.get_content())
+    )
+
+    # When it is started again on the same data dir
+    again = serve(data_dir)
+    try:
+        page = http("GET", f"{again.api_url}{link}", headers={"Accept": "text/html"})
+        forged = http("GET", f"{again.api_url}{link[:-3]}AAA", headers={"Accept": "text/html"})
+        sessions = http("GET", f"{again.api_url}/sessions").json()
+    finally:
+        again.stop()
+
+    # Then it says what was lost, the old link is genuine but its booking is not held here,
+    # and the old emails are set aside
+    said = again.stdout.read_text()
+    assert f"(pid {first.info['pid']}" in said and "did not stop cleanly" in said
+    assert "in memory" in said and "registrations" in said and "not yet processed" in said
+    assert page.status == 404, page.body[:300]
+    assert "Registration not found" in page.body.decode()
+    assert "No current registration matches this link" in page.body.decode()
+    assert forged.status == 403 and "This link is not valid" in forged.body.decode()
+    assert sessions == []
+    (previous,) = data_dir.glob("outbox.previous-*")
+    assert [p.name for p in previous.glob("*.eml")] == [sent.name]
+    assert not list((data_dir / "outbox").glob("*.eml"))
+    assert stat.S_IMODE((data_dir / "link-signing.key").stat().st_mode) == 0o600
+
+
+def test_a_clean_restart_says_nothing_of_a_crash_and_keeps_the_key(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    first = serve(data_dir)
+    first.stop()
+    key = (data_dir / "link-signing.key").read_text()
+
+    again = serve(data_dir)
+    again.stop()
+
+    assert "did not stop cleanly" not in again.stdout.read_text()
+    assert (data_dir / "link-signing.key").read_text() == key
+    assert not list(data_dir.glob("outbox.previous-*"))

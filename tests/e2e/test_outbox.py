@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from kbs.cli import main
 from kbs.local.outbox import Outbox
 from kbs.local.server import moto_client
+from shared.web.links import email_hash
 from tests.e2e.conftest import StartInProcess
 from tests.e2e.support import read_eml, wait_for
 
@@ -38,7 +40,7 @@ def raw_invitation(sender: str) -> bytes:
 
 def new_emls(outbox: Path, before: set[Path], count: int) -> list[Path]:
     """The ``.eml`` files not in ``before``, once there are ``count`` of them (else nothing)."""
-    paths = sorted(set(outbox.glob("*.eml")) - before)
+    paths = sorted(set(outbox.glob("*.eml")) - before, key=lambda path: path.stat().st_mtime_ns)
     return paths if len(paths) == count else []
 
 
@@ -66,7 +68,7 @@ def test_sent_mail_is_written_once_each_in_sending_order(info: dict[str, Any]) -
 
     assert len(first) == 1
     assert len(both) == 2
-    raw, simple = (read_eml(path) for path in both)  # sorted by name is sending order
+    raw, simple = (read_eml(path) for path in both)  # in the order written
     assert raw["Subject"] == "Your invitation"
     assert raw["Message-ID"] and raw["Date"]  # added, as SES does
     (attachment,) = [part for part in raw.walk() if part.get_filename()]
@@ -120,3 +122,65 @@ def test_a_second_writer_on_the_same_outbox_writes_nothing_again(
     assert written
     assert first.collect() == []
     assert second.collect() == []
+
+
+def reminder(sender: str, to: str, subject: str, date: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = f"Zoë Åkesson <{to}>"
+    message["Subject"] = subject
+    message["Date"] = date
+    message["X-KBS-Kind"] = "reminder-24h"
+    message.set_content("Tomorrow.")
+    return message.as_bytes()
+
+
+def test_files_are_named_by_time_kind_and_recipient_digest_and_listed_by_filter(
+    info: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    ses = moto_client("sesv2", info["aws_endpoint_url"], info["region"])
+    sender, zoe = info["sender_email"], "zoe.akesson@region.example.se"
+    outbox = Path(info["outbox"])
+    before = set(outbox.glob("*.eml"))
+    same_second = "Tue, 01 Dec 2026 09:05:00 +0100"
+    for to, subject in ((zoe, "Tomorrow: ICT"), (zoe, "Tomorrow: Solar"), ("ana@example.pt", "X")):
+        ses.send_email(
+            FromEmailAddress=sender,
+            Destination={"ToAddresses": [to]},
+            Content={"Raw": {"Data": reminder(sender, to, subject, same_second)}},
+        )
+
+    def reminders() -> list[Path]:
+        paths = [p for p in set(outbox.glob("*.eml")) - before if "-reminder-24h-" in p.name]
+        return paths if len(paths) == 3 else []
+
+    paths = wait_for(reminders, what="three reminders")
+
+    code = main(
+        [
+            "outbox",
+            "list",
+            "--to",
+            "ZOE.Akesson@region.example.se",
+            "--kind",
+            "reminder-24h",
+            "--local",
+            str(outbox.parent),
+        ]
+    )
+    header, *rows = capsys.readouterr().out.splitlines()
+    none = main(["outbox", "list", "--to", zoe, "--kind", "live", "--local", str(outbox.parent)])
+
+    digest = email_hash(zoe)[:8]
+    assert {p.name for p in paths if digest in p.name} == {
+        f"20261201T080500Z-reminder-24h-{digest}.eml",
+        f"20261201T080500Z-reminder-24h-{digest}-2.eml",  # unique within a second
+    }
+    assert not any("@" in p.name or "akesson" in p.name for p in paths)
+    assert code == 0 and none == 0
+    assert header.split() == ["TIME", "KIND", "TO", "SUBJECT", "FILE"]
+    assert len(rows) == 2
+    for row, subject in zip(rows, ("Tomorrow: ICT", "Tomorrow: Solar"), strict=True):
+        assert row.startswith(f"2026-12-01T08:05:00Z  reminder-24h  {zoe}  {subject}")
+        assert f"reminder-24h-{digest}" in row
+    assert "No emails" in capsys.readouterr().out

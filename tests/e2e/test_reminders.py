@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -80,3 +80,26 @@ def test_ticking_through_a_session_sends_reminders_live_notices_and_follow_ups(
         assert first["title"] in str(message["Subject"])
     listed = kbs("sessions", "list", "--local", str(stack.data_dir))
     assert f"{first['session_id']}" in listed.stdout and "ended" in listed.stdout
+
+
+def test_a_tick_between_grid_times_catches_up_and_the_session_goes_live(stack: Served) -> None:
+    imported = kbs(
+        "sessions", "import", str(EVENTS / "programme.sample.json"), "--local", str(stack.data_dir)
+    )
+    assert imported.returncode == 0, imported.stderr
+    first = http("GET", f"{stack.api_url}/sessions").json()[0]
+    register(stack.api_url, PEOPLE[0], [first["session_id"]], country="SE")
+    wait_for(lambda: outbox_kinds(stack)["confirmation"] == 1, timeout=30, what="confirmation")
+    start = datetime.fromisoformat(first["start"]).astimezone(UTC)  # on the 5-minute grid
+
+    tick(stack, start - timedelta(minutes=55))  # e.g. 08:05 for a 09:00 start
+    caught_up = tick(stack, start + timedelta(minutes=2))  # 09:02: not on the grid
+
+    at = f"{start:%Y-%m-%dT%H:%M:%SZ}"
+    assert f"{at}  SessionClock -> session_clock: ok" in caught_up
+    assert f"fired (1): {first['session_id']} start" in caught_up  # what the function did
+    assert caught_up.count("SessionClock") == 1  # once, at its latest due moment
+    wait_for(lambda: outbox_kinds(stack)["live"] == 1, timeout=30, what='the "live" email')
+    listed = kbs("sessions", "list", "--local", str(stack.data_dir))
+    (row,) = [line for line in listed.stdout.splitlines() if line.startswith(first["session_id"])]
+    assert row.split()[-1] == "live"

@@ -13,6 +13,7 @@ import pytest
 from infra.wiring import SESSION_SCHEDULED, SOURCE_SESSIONS
 from kbs.cli import main
 from shared.programme import repository
+from shared.programme.catalogue import load_programme
 from tests.conftest import EVENTS, TABLE_NAME
 from tests.integration.test_api import Capture
 from tests.support import local_stack_file
@@ -143,37 +144,58 @@ def test_list_prints_the_programme_in_each_session_time_zone(
 
     assert kbs("sessions", "list", "--local", str(data_dir)) == 0
 
-    header, *rows = capsys.readouterr().out.splitlines()
+    header, *lines = capsys.readouterr().out.splitlines()
     assert re.split(r"\s{2,}", header) == [
         "ID",
         "START (SESSION TIME ZONE)",
         "KIND",
-        "TITLE",
-        "CAPACITY",
-        "CONFIRMED",
-        "WAITLISTED",
+        "BOOKED",
+        "WAITING",
         "STATUS",
     ]
-    assert len(rows) == 7
+    rows, titles = lines[0::2], lines[1::2]
+    assert len(rows) == len(titles) == 7
+    assert max(len(line) for line in [header, *lines]) <= 100
     assert re.split(r"\s{2,}", rows[0]) == [
         "kbs-01-ict-hardware",
         "2026-12-01 10:00 CET (Europe/Brussels)",
         "webinar",
-        "Forced labour risks in ICT hardware supply chains",
-        "300",
-        "0",
+        "0/300",
         "0",
         "open",
     ]
+    assert titles[0] == "    Forced labour risks in ICT hardware supply chains"
     assert re.split(r"\s{2,}", rows[-1])[1:] == [
         "2027-04-20 15:00 IST (Europe/Dublin)",
         "workshop",
-        "Worker-driven monitoring and grievance mechanisms",
-        "10",
-        "10",
+        "10/10",
         "3",
         "open",
     ]
+    assert titles[-1] == "    Worker-driven monitoring and grievance mechanisms"
+
+
+def test_list_wraps_long_titles_and_drops_zone_names_to_fit_100_columns() -> None:
+    from kbs.commands.sessions import programme_lines
+    from shared.programme.models import SessionAvailability
+
+    sample = load_programme(str(SAMPLE), datetime(2026, 11, 30, 12, tzinfo=UTC))[0]
+    long = sample.model_copy(
+        update={
+            "session_id": "kbs-99-a-rather-long-id",
+            "timezone": "America/Argentina/Buenos_Aires",
+            "title": "A very long title " * 12,
+        }
+    )
+
+    lines = programme_lines([SessionAvailability(session=long)])
+
+    assert max(len(line) for line in lines) <= 100
+    assert "Buenos_Aires" not in lines[1]  # the zone name is dropped to fit
+    assert lines[1].startswith("kbs-99-a-rather-long-id") and " -03 " in lines[1]
+    assert len(lines) > 3  # the title wrapped, indented, every word kept
+    assert all(line.startswith("    ") and line[4] != " " for line in lines[2:])
+    assert " ".join(line.strip() for line in lines[2:]) == long.title.strip()
 
 
 def test_list_of_an_empty_programme_says_how_to_import(
