@@ -7,16 +7,18 @@ import contextlib
 import errno
 import json
 import os
+import re
 import signal
 import sys
 import threading
 import urllib.error
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from infra.wiring import EventRule, Function, function
+from kbs import target as targets
 from kbs.local.clock import Clock, parse_time
 from kbs.local.delivery import queue_arn, received, sqs_event
 from kbs.local.gateway import TICK_PATH
@@ -55,11 +57,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "each scheduled rule that was due since the previous clock time, once, at its latest "
         "due moment (with the real Scheduled Event payload); print what each function did. "
         "A tick back in time restarts the clock there (the rules due in that minute fire). "
-        "A time without offset is UTC. --real goes back to real time.",
+        "A time without offset is UTC. With --session, --at is an offset from that session's "
+        "start instead (--at=-24h, --at=+95m). --real goes back to real time.",
     )
     when = tick.add_mutually_exclusive_group(required=True)
-    when.add_argument("--at", type=_iso_time, metavar="ISO-8601")
+    when.add_argument("--at", metavar="ISO-8601|OFFSET", help="a time, or with --session an offset")
     when.add_argument("--real", action="store_true", help="back to real time; fires nothing")
+    tick.add_argument("--session", metavar="ID", help="--at is an offset from this session's start")
     add_target_arguments(tick)
     tick.set_defaults(func=tick_command)
 
@@ -74,6 +78,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     invoke.add_argument("event", type=Path, help="event JSON file (e.g. from events/)")
     add_target_arguments(invoke)
     invoke.set_defaults(func=invoke_command)
+
+
+_OFFSET = re.compile(r"([+-])(\d{1,4})([hm])")
+
+
+def tick_time(at: str, session_id: str | None, args: argparse.Namespace) -> datetime:
+    """The moment ``kbs tick --at`` names: an ISO 8601 time, or with ``--session ID`` an offset
+    from that session's start (``-24h``, ``+95m``). Raises :class:`TargetError` for an unknown
+    session, :class:`argparse.ArgumentTypeError` for text that is neither."""
+    if session_id is None:
+        return _iso_time(at)
+    match = _OFFSET.fullmatch(at)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{at!r} is not an offset such as -24h, -1h or +95m")
+    from shared.programme.repository import SessionNotFoundError, get_session
+
+    target = targets.resolve(args)
+    try:
+        start = get_session(target.table, session_id).session.start
+    except SessionNotFoundError as exc:
+        raise TargetError(f"no session {session_id} on the local stack") from exc
+    sign, amount, unit = match.groups()
+    offset = timedelta(hours=int(amount)) if unit == "h" else timedelta(minutes=int(amount))
+    return start - offset if sign == "-" else start + offset
 
 
 def _iso_time(value: str) -> datetime:
@@ -143,7 +171,13 @@ def _local_data_dir(args: argparse.Namespace, command: str) -> Path:
 
 def tick_command(args: argparse.Namespace) -> int:
     info = read_info(_local_data_dir(args, "tick"))
-    body = {"real": True} if args.real else {"at": args.at.isoformat()}
+    if args.real:
+        body: dict[str, Any] = {"real": True}
+    else:
+        try:
+            body = {"at": tick_time(args.at, args.session, args).isoformat()}
+        except argparse.ArgumentTypeError as exc:
+            raise TargetError(str(exc)) from exc
     request = urllib.request.Request(  # noqa: S310 (loopback URL from local.json)
         f"{info['api_url']}{TICK_PATH}",
         data=json.dumps(body).encode(),
