@@ -24,7 +24,7 @@ class LocalPipBundling:
     def __init__(self, build: LayerBuild) -> None:
         self.build = build
 
-    def try_bundle(self, output_dir: str, *_options: Any) -> bool:
+    def try_bundle(self, output_dir: str, *_options: Any, **_keywords: Any) -> bool:
         """Always bundles locally (``True``): Docker, CDK's fallback, is never needed.
         Raises ``subprocess.CalledProcessError`` when pip fails."""
         shutil.copytree(self.build.path(), Path(output_dir), dirs_exist_ok=True)
