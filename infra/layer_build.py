@@ -1,6 +1,6 @@
 """Builds the dependencies layer's ``python/`` folder with pip, no Docker, cached by digest.
 
-pip installs the locked wheels for the Lambda's platform (``--platform manylinux2014_aarch64
+pip installs the locked wheels for the Lambda's platform (``--platform manylinux_2_28_aarch64
 --only-binary=:all: --python-version 3.13 --implementation cp``), whatever machine runs it. The
 result is kept under ``.cache/layer/<sha256>/`` (the digest of the lock, the constraints and the
 target), so synthesis and tests install once per lock file and machine.
@@ -105,6 +105,6 @@ class LayerBuild:
 
 
 TARGET = LayerBuild()
-"""The layer as deployed: manylinux2014 wheels for the Lambda's CPU and Python."""
+"""The layer as deployed: manylinux wheels for the Lambda's CPU and Python."""
 HOST = LayerBuild(platform=None, python_version=None)
 """The same lock installed for this machine, to import the handlers against."""

@@ -6,13 +6,14 @@ nothing shadowing the runtime's SDK or the Powertools layer, and a size within L
 from __future__ import annotations
 
 import struct
+import subprocess
 from email.parser import HeaderParser
 from pathlib import Path
 
 import pytest
 from packaging import tags
 
-from infra.layer_build import TARGET, canonical_name, read_pins
+from infra.layer_build import TARGET, LayerBuild, canonical_name, read_pins
 from infra.lock import provided_names
 from infra.runtime import (
     CPU,
@@ -115,8 +116,13 @@ def test_function_and_layers_fit_in_lambda_unzipped_quota() -> None:
     assert layer + powertools + code <= LAMBDA_UNZIPPED_LIMIT_BYTES
 
 
-def test_the_build_is_cached_by_the_lock_digest() -> None:
+def test_the_build_is_cached_by_the_lock_digest(monkeypatch: pytest.MonkeyPatch) -> None:
     first = TARGET.path()
     assert first.name == TARGET.digest
+
+    def no_pip(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"pip ran again: {args}")
+
+    monkeypatch.setattr(subprocess, "run", no_pip)
     assert TARGET.path() == first
-    assert (first / "python" / "tzdata" / "zoneinfo" / "Europe" / "Brussels").is_file()
+    assert LayerBuild(TARGET.platform, "3.12").digest != TARGET.digest
