@@ -6,13 +6,20 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: test demo lint synth bench serve clean browser
+.PHONY: test demo lint synth bench serve clean browser lock
 
-$(STAMP): pyproject.toml
+# The dev environment comes from the lock (exact versions, hash-checked), then the project.
+$(STAMP): pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install --quiet -e . --no-deps
 	touch $(STAMP)
+
+# Regenerate requirements/layer.txt and requirements/dev.txt (uv, from the dev lock) after a
+# change to pyproject.toml, requirements/layer.in or infra/runtime.py; then run `make`.
+lock: $(STAMP)
+	$(BIN)/python -m infra.lock
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -48,4 +55,4 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .kbs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out .kbs .cache .pytest_cache .mypy_cache .ruff_cache

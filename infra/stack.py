@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Aws, CfnOutput, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -30,8 +30,10 @@ from infra.constructs import (
     ServiceFunction,
     WorkQueueTrigger,
 )
+from infra.constructs.dependencies_layer import DependenciesLayer
 from infra.constructs.names import construct_id
-from infra.constructs.service_function import RETENTION_DAYS, powertools_layer_arn
+from infra.constructs.service_function import RETENTION_DAYS
+from infra.runtime import powertools_layer_arn
 
 # Every source our own code publishes; the archive keeps all of them.
 OUR_SOURCES = (wiring.SOURCE_REGISTRATIONS, wiring.SOURCE_SESSIONS)
@@ -80,12 +82,16 @@ class KbsStack(Stack):
             feedback_url=str(self.node.try_get_context("kbs:feedbackUrl") or ""),
             work_queues={name: trigger.queue for name, trigger in work_queues.items()},
         )
-        layer = lambda_.LayerVersion.from_layer_version_arn(
-            self, "PowertoolsLayer", powertools_layer_arn(self)
+        # The public Powertools layer (Powertools, pydantic, ...) and ours (requirements/layer.in).
+        layers = (
+            lambda_.LayerVersion.from_layer_version_arn(
+                self, "PowertoolsLayer", powertools_layer_arn(Aws.PARTITION, Aws.REGION)
+            ),
+            DependenciesLayer(self, "Dependencies").layer,
         )
         self.functions = {
             spec.name: ServiceFunction(
-                self, construct_id(spec.name), spec=spec, deps=deps, layer=layer, alarms=alarms
+                self, construct_id(spec.name), spec=spec, deps=deps, layers=layers, alarms=alarms
             )
             for spec in functions
         }

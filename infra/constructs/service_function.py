@@ -1,12 +1,11 @@
-"""One Lambda function of the wiring: code, runtime, layer, logs, role, environment, grants."""
+"""One Lambda function of the wiring: code, runtime, layers, logs, role, environment, grants."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from aws_cdk import Aws, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -22,35 +21,18 @@ from infra.constructs.email import Email
 from infra.constructs.materials import Materials
 from infra.constructs.nag import acknowledge
 from infra.constructs.queues import dead_letter_queue
+from infra.runtime import ARCHITECTURE, REPO_ROOT, RUNTIME
 from infra.wiring import MATERIALS_PREFIX, QUARANTINE_PREFIX
 from shared.platform.settings import Settings
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # Ship only the Lambda packages; everything else in the repository stays out of the zip.
 CODE_EXCLUDE = ["*", ".*", "!functions", "!functions/**", "!shared", "!shared/**", "**/__pycache__"]
 
-RUNTIME = lambda_.Runtime.PYTHON_3_13
-ARCHITECTURE = lambda_.Architecture.ARM_64
-# Public Powertools for AWS Lambda (Python) v3 layer (includes pydantic); override the version
-# with `cdk synth -c kbs:powertoolsLayerVersion=N`.
-POWERTOOLS_ACCOUNT = "017000801446"
-POWERTOOLS_LAYER = (
-    f"AWSLambdaPowertoolsPythonV3-{RUNTIME.name.replace('.', '')}-{ARCHITECTURE.name}"
-)
-POWERTOOLS_LAYER_VERSION = "27"
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 SERVICE = "kbs"
 MATERIAL_MAX_BYTES = Settings.model_fields["material_max_bytes"].default
 RETENTION_DAYS = Settings.model_fields["retention_days"].default
 METRICS_NAMESPACE = "KnowledgeBuildingSeries"
-
-
-def powertools_layer_arn(scope: Construct) -> str:
-    version = scope.node.try_get_context("kbs:powertoolsLayerVersion") or POWERTOOLS_LAYER_VERSION
-    return (
-        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_ACCOUNT}:layer:"
-        f"{POWERTOOLS_LAYER}:{version}"
-    )
 
 
 @dataclass(frozen=True)
@@ -103,7 +85,7 @@ class ServiceFunction(Construct):
         *,
         spec: wiring.Function,
         deps: Dependencies,
-        layer: lambda_.ILayerVersion,
+        layers: Sequence[lambda_.ILayerVersion],
         alarms: DeadLetterAlarms,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -124,7 +106,7 @@ class ServiceFunction(Construct):
             architecture=ARCHITECTURE,
             handler=spec.handler,
             code=lambda_.Code.from_asset(str(REPO_ROOT), exclude=CODE_EXCLUDE),
-            layers=[layer],
+            layers=list(layers),
             role=self.role,
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,

@@ -8,6 +8,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from infra import wiring
+from infra.runtime import POWERTOOLS_LAYER_VERSION
 from infra.stack import OUR_SOURCES
 from shared.platform.settings import Settings
 from tests.infra.cfn import Synth, as_list, ref, statements
@@ -15,7 +16,8 @@ from tests.infra.cfn import Synth, as_list, ref, statements
 pytestmark = pytest.mark.xdist_group("synth")
 
 POWERTOOLS_LAYER = re.compile(
-    r":017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-(arm64|x86_64):\d+$"
+    r":017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-(arm64|x86_64):"
+    rf"{POWERTOOLS_LAYER_VERSION}$"
 )
 # Services holding data: never granted on Resource "*", never with a service-wide wildcard.
 DATA_SERVICES = ("dynamodb", "s3", "sqs", "sns", "ses", "secretsmanager", "events", "kms")
@@ -81,17 +83,24 @@ def test_archive_keeps_every_event_our_code_publishes(declared: Synth) -> None:
     assert set(OUR_SOURCES) == sources
 
 
-def test_every_lambda_runs_python_313_with_powertools_tracing_and_logs(synth: Synth) -> None:
+def test_every_lambda_runs_python_313_with_both_layers_tracing_and_logs(synth: Synth) -> None:
     functions = synth.of_type("AWS::Lambda::Function")
+    (dependencies_id, dependencies), *others = synth.of_type("AWS::Lambda::LayerVersion").items()
+    assert others == []
     assert functions
     for function_id, function in functions.items():
         props = function["Properties"]
         assert props["Runtime"] == "python3.13", function_id
         assert props["TracingConfig"] == {"Mode": "Active"}, function_id
-        layers = ["".join(map(str, layer["Fn::Join"][1])) for layer in props["Layers"]]
+        assert [ref(layer) for layer in props["Layers"]].count(dependencies_id) == 1, function_id
+        layers = [
+            "".join(map(str, layer["Fn::Join"][1])) for layer in props["Layers"] if not ref(layer)
+        ]
         matches = [m for m in map(POWERTOOLS_LAYER.search, layers) if m]
         assert len(matches) == 1, layers
         assert matches[0].group(1) == props["Architectures"][0], "layer built for another CPU"
+        assert dependencies["Properties"]["CompatibleArchitectures"] == props["Architectures"]
+        assert dependencies["Properties"]["CompatibleRuntimes"] == [props["Runtime"]]
         log_group = synth.resources[ref(props["LoggingConfig"]["LogGroup"])]  # type: ignore[index]
         assert log_group["Properties"]["RetentionInDays"] > 0
 
