@@ -431,7 +431,7 @@ def test_a_registrant_who_cancels_before_their_promotion_email_gets_none(
     (first_cancel,) = full.received("Registration Cancelled")
 
     with monkeypatch.context() as patched:
-        patched.setattr(cancellation, "notify", _crash)
+        patched.setattr(waitlist, "notify", _crash)
         assert len(promote(first_cancel)) == 1
     assert status_of(THIRD) is RegistrationStatus.CONFIRMED  # promoted, not yet told
     assert len(emails_to(THIRD)) == 1
@@ -456,7 +456,7 @@ def test_a_promotion_email_lost_in_a_crash_is_sent_by_the_redelivery_once(
     assert call(request("POST", link_token(emails_to(FIRST)[0]))).status == 200
     (announced,) = full.received("Registration Cancelled")
     with monkeypatch.context() as patched:
-        patched.setattr(cancellation, "notify", _crash)
+        patched.setattr(waitlist, "notify", _crash)
         assert len(promote(announced)) == 1  # the record fails: SQS delivers it again
 
     assert promote(announced) == []
@@ -497,7 +497,7 @@ def test_a_place_seen_free_in_a_stale_read_promotes_nobody(
 ) -> None:
     """The transaction's capacity condition, not the earlier read, has the last word."""
     stale = get_session(TABLE_NAME, SESSION_ID).model_copy(update={"confirmed": 1})
-    monkeypatch.setattr(cancellation, "get_session", lambda *_: stale)
+    monkeypatch.setattr(waitlist, "get_session", lambda *_: stale)
     before, emails = snapshot(), len(sent_emails())
 
     promoted = waitlist.promote_waitlisted(SESSION_ID, now=ASKED_AT, settings=get_settings())
