@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: test demo lint synth bench serve clean browser
+.PHONY: test demo lint synth bench serve clean browser openapi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ lint: $(STAMP)
 
 synth: $(STAMP) node_modules/.installed
 	npx cdk synth --quiet
+
+# The public API's OpenAPI document, merged from the HTTP functions' resolvers.
+openapi: $(STAMP)
+	$(BIN)/python -m kbs.openapi
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
