@@ -46,7 +46,7 @@ app = APIGatewayHttpResolver()
     summary="The registration page",
     responses={
         200: contract.answer("The form, with the open sessions"),
-        503: contract.answer("A dependency failed: try again"),
+        **contract.errors(503, model=contract.FieldErrors),
     },
 )
 def registration_page() -> Response[str]:

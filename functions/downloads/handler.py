@@ -55,6 +55,7 @@ app = APIGatewayHttpResolver(enable_validation=True)
         302: {
             "description": "To a presigned URL of the file, valid five minutes",
             "headers": {"Location": {"schema": {"type": "string"}}},
+            "content": {},
         },
         **contract.errors(403, 503),
     },
