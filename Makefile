@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: test demo lint synth bench serve clean browser lock
+.PHONY: test demo lint synth bench serve clean browser lock openapi
 
 # The dev environment comes from the lock (exact versions, hash-checked), then the project.
 $(STAMP): pyproject.toml requirements/dev.txt
@@ -50,6 +50,10 @@ lint: $(STAMP)
 
 synth: $(STAMP) node_modules/.installed
 	npx cdk synth --quiet
+
+# The public API's OpenAPI document, merged from the HTTP functions' resolvers.
+openapi: $(STAMP)
+	$(BIN)/python -m kbs.openapi
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench

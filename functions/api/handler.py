@@ -23,7 +23,7 @@ from shared.platform.settings import get_settings
 from shared.programme import catalogue
 from shared.programme.models import SessionAvailability
 from shared.registrations import intake
-from shared.web import forms, pages
+from shared.web import contract, forms, pages
 from shared.web.responses import (
     dependency_failed,
     html_response,
@@ -41,23 +41,48 @@ UNAVAILABLE = (
 app = APIGatewayHttpResolver()
 
 
-@app.get("/")
-def registration_page() -> Response:
+@app.get(
+    "/",
+    summary="The registration page",
+    responses={
+        200: contract.answer("The form, with the open sessions"),
+        **contract.errors(503, model=contract.FieldErrors),
+    },
+)
+def registration_page() -> Response[str]:
     sessions = catalogue.open_sessions(_programme(), _now())
     page = pages.registration_page(_template(), sessions, intake.CONSENT_TEXT_VERSION)
     metrics.add_metric(name="RegistrationPageViews", unit=MetricUnit.Count, value=1)
     return html_response(200, page)
 
 
-@app.get("/sessions")
-def open_sessions() -> Response:
+@app.get(
+    "/sessions",
+    summary="The sessions open for registration",
+    responses={
+        200: {
+            "description": "The open sessions, by start",
+            "content": {contract.JSON: {"model": list[contract.PublicSession]}},
+        },
+        **contract.errors(503, model=contract.FieldErrors),
+    },
+)
+def open_sessions() -> Response[str]:
     sessions = catalogue.open_sessions(_programme(), _now())
     metrics.add_metric(name="ProgrammeRequests", unit=MetricUnit.Count, value=1)
     return json_response(200, [catalogue.public_session(a) for a in sessions], cache_seconds=30)
 
 
-@app.post("/registrations")
-def register() -> Response:
+@app.post(
+    "/registrations",
+    summary="Register for one or more sessions",
+    responses={
+        202: contract.answer("Received: the email tells the outcome", contract.Received),
+        **contract.errors(400, 413, 415, 503, model=contract.FieldErrors),
+    },
+    openapi_extensions={"requestBody": intake.request_body()},
+)
+def register() -> Response[str]:
     form = intake.parse_form(app.current_event.raw_event)
     now = _now()
     known = {a.session.session_id: a.session for a in _programme()}

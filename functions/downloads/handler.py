@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -20,7 +21,8 @@ from shared.materials import library
 from shared.platform.observability import logger, metrics
 from shared.platform.settings import get_settings
 from shared.programme.repository import SessionNotFoundError, get_session
-from shared.web import links, pages
+from shared.web import contract, links, pages
+from shared.web.contract import PathId, QueryToken
 from shared.web.responses import (
     dependency_failed,
     html_response,
@@ -43,20 +45,38 @@ UNAVAILABLE = pages.Notice(
     503, "unavailable", "Please try again", "The service is temporarily unavailable."
 )
 
-app = APIGatewayHttpResolver()
+app = APIGatewayHttpResolver(enable_validation=True)
 
 
-@app.get("/materials/<material_id>")
-def download(material_id: str) -> Response:
-    url = library.download_url(_token(), material_id, settings=get_settings(), now=_now())
+@app.get(
+    "/materials/<material_id>",
+    summary="Download one material (a redirect to a short-lived URL)",
+    responses={
+        302: {
+            "description": "To a presigned URL of the file, valid five minutes",
+            "headers": {"Location": {"schema": {"type": "string"}}},
+            "content": {},
+        },
+        **contract.errors(403, 503),
+    },
+)
+def download(material_id: PathId, token: QueryToken = None) -> Response[str]:
+    url = library.download_url(token or "", material_id, settings=get_settings(), now=_now())
     metrics.add_metric(name="MaterialDownloads", unit=MetricUnit.Count, value=1)
     logger.info("Download", extra={"material_id": material_id})
     return Response(status_code=302, headers={"Location": url, **PRIVATE}, body="")
 
 
-@app.get("/sessions/<session_id>/materials")
-def listing(session_id: str) -> Response:
-    settings, token = get_settings(), _token()
+@app.get(
+    "/sessions/<session_id>/materials",
+    summary="A session's current materials, with their download links",
+    responses={
+        200: contract.answer("The materials", contract.Materials),
+        **contract.errors(403, 503),
+    },
+)
+def listing(session_id: PathId, token: QueryToken = None) -> Response[str]:
+    settings, token = get_settings(), token or ""
     registration = library.authorise(token, session_id, settings=settings, now=_now())
     session = get_session(settings.table_name, session_id).session
     files = [
@@ -87,9 +107,12 @@ def listing(session_id: str) -> Response:
     return json_response(200, body, PRIVATE)
 
 
-@app.exception_handler([library.AccessDeniedError, SessionNotFoundError])
+@app.exception_handler([library.AccessDeniedError, SessionNotFoundError, RequestValidationError])
 def denied(error: Exception) -> Response:
-    reason = getattr(error, "reason", "no such session")
+    if isinstance(error, RequestValidationError):
+        reason = "invalid request"  # whatever is wrong is the same 403
+    else:
+        reason = getattr(error, "reason", "no such session")
     metrics.add_metric(name="MaterialAccessDenied", unit=MetricUnit.Count, value=1)
     logger.info("Materials access denied", extra={"reason": reason})
     return _notice(DENIED)
@@ -101,10 +124,6 @@ def unavailable(error: Exception) -> Response:
 
 
 handler = http_handler(app)
-
-
-def _token() -> str:
-    return app.current_event.get_query_string_value("token") or ""
 
 
 def _now() -> datetime:

@@ -19,7 +19,8 @@ from shared.platform.observability import metrics
 from shared.platform.settings import get_settings
 from shared.privacy import rights
 from shared.registrations.booking import BookingContentionError
-from shared.web import links, pages
+from shared.web import contract, links, pages
+from shared.web.contract import QueryToken
 from shared.web.link_routes import LinkNotices, LinkRoutes
 from shared.web.responses import html_response, http_handler, json_response
 
@@ -38,9 +39,16 @@ routes = LinkRoutes(
 app = routes.app
 
 
-@app.get(links.PRIVACY_PATH)
-def choose() -> Response:
-    token = routes.query_token()
+@app.get(
+    links.PRIVACY_PATH,
+    summary="The choices of the your-data link (changes nothing)",
+    responses={
+        200: contract.answer("Export or erase", contract.PrivacyChoices),
+        **contract.errors(400, 403, 404, 503),
+    },
+)
+def choose(token: QueryToken = None) -> Response[str]:
+    token = routes.query_token(token)
     settings = get_settings()
     rights.address_of(token, now=routes.now, settings=settings)
     if not routes.wants_html:
@@ -48,10 +56,21 @@ def choose() -> Response:
     return html_response(200, pages.privacy_page(token, settings.retention_days))
 
 
-@app.post(f"{links.PRIVACY_PATH}/export")
-def export() -> Response:
+@app.post(
+    f"{links.PRIVACY_PATH}/export",
+    summary="Everything held about the address, as a JSON attachment",
+    responses={
+        200: {
+            "description": f"The data, as the attachment {EXPORT_FILENAME}",
+            "content": {contract.JSON: {"schema": {"type": "object"}}},
+        },
+        **contract.errors(400, 403, 404, 413, 415, 503),
+    },
+    openapi_extensions=contract.token_body(),
+)
+def export(token: QueryToken = None) -> Response[str]:
     settings, now = get_settings(), routes.now
-    email = rights.address_of(routes.posted_token(), now=now, settings=settings)
+    email = rights.address_of(routes.posted_token(token), now=now, settings=settings)
     data = rights.export(settings.table_name, email, now=now)
     metrics.add_metric(name="PersonalDataExported", unit=MetricUnit.Count, value=1)
     return Response(
@@ -66,10 +85,18 @@ def export() -> Response:
     )
 
 
-@app.post(f"{links.PRIVACY_PATH}/erase")
-def erase() -> Response:
+@app.post(
+    f"{links.PRIVACY_PATH}/erase",
+    summary="Erase everything held about the address",
+    responses={
+        200: contract.answer("Erased", contract.Notice),
+        **contract.errors(400, 403, 404, 413, 415, 503),
+    },
+    openapi_extensions=contract.token_body(),
+)
+def erase(token: QueryToken = None) -> Response[str]:
     settings, now = get_settings(), routes.now
-    email = rights.address_of(routes.posted_token(), now=now, settings=settings)
+    email = rights.address_of(routes.posted_token(token), now=now, settings=settings)
     rights.erase(
         email,
         now=now,

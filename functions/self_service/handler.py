@@ -22,7 +22,8 @@ from shared.programme.models import Session
 from shared.registrations import cancellation
 from shared.registrations.booking import BookingContentionError
 from shared.registrations.models import Registration, RegistrationStatus
-from shared.web import links, pages
+from shared.web import contract, links, pages
+from shared.web.contract import QueryToken
 from shared.web.link_routes import LinkNotices, LinkRoutes
 from shared.web.responses import html_response, http_handler, json_response
 
@@ -39,9 +40,16 @@ routes = LinkRoutes(
 app = routes.app
 
 
-@app.get(links.CANCEL_PATH)
-def confirm() -> Response:
-    token = routes.query_token()
+@app.get(
+    links.CANCEL_PATH,
+    summary="What the cancel link cancels (changes nothing)",
+    responses={
+        200: contract.answer("The registration and its session", contract.CancelLink),
+        **contract.errors(400, 403, 404, 409, 503),
+    },
+)
+def confirm(token: QueryToken = None) -> Response[str]:
+    token = routes.query_token(token)
     linked = cancellation.open_link(token, now=routes.now, settings=get_settings())
     registration, session = linked.registration, linked.session
     if registration.status is RegistrationStatus.CANCELLED:
@@ -59,10 +67,18 @@ def confirm() -> Response:
     return html_response(200, page)
 
 
-@app.post(links.CANCEL_PATH)
-def cancel() -> Response:
+@app.post(
+    links.CANCEL_PATH,
+    summary="Cancel the registration, or leave the waiting list",
+    responses={
+        200: contract.answer("Cancelled (or already cancelled)", contract.Notice),
+        **contract.errors(400, 403, 404, 409, 413, 415, 503),
+    },
+    openapi_extensions=contract.token_body(),
+)
+def cancel(token: QueryToken = None) -> Response[str]:
     result = cancellation.cancel(
-        routes.posted_token(),
+        routes.posted_token(token),
         now=routes.now,
         settings=get_settings(),
         correlation_id=app.current_event.request_context.request_id,

@@ -17,7 +17,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from shared.mail import unsubscribe
 from shared.platform.observability import metrics
 from shared.platform.settings import get_settings
-from shared.web import links, pages
+from shared.web import contract, links, pages
+from shared.web.contract import QueryToken
 from shared.web.link_routes import LinkNotices, LinkRoutes
 from shared.web.responses import html_response, http_handler, json_response
 
@@ -33,9 +34,18 @@ routes = LinkRoutes(
 app = routes.app
 
 
-@app.get(links.UNSUBSCRIBE_PATH)
-def confirm() -> Response:
-    token = routes.query_token()
+@app.get(
+    links.UNSUBSCRIBE_PATH,
+    summary="What the unsubscribe link does (changes nothing)",
+    responses={
+        200: contract.answer(
+            "Still subscribed (JSON), or already unsubscribed (a notice)", contract.Subscription
+        ),
+        **contract.errors(400, 403, 404, 503),
+    },
+)
+def confirm(token: QueryToken = None) -> Response[str]:
+    token = routes.query_token(token)
     linked = unsubscribe.open_link(token, now=routes.now, settings=get_settings())
     if linked.suppression is not None:
         return routes.answer(pages.ALREADY_UNSUBSCRIBED)
@@ -44,9 +54,19 @@ def confirm() -> Response:
     return html_response(200, pages.unsubscribe_page(token))
 
 
-@app.post(links.UNSUBSCRIBE_PATH)
-def unsubscribe_now() -> Response:
-    result = unsubscribe.unsubscribe(routes.posted_token(), now=routes.now, settings=get_settings())
+@app.post(
+    links.UNSUBSCRIBE_PATH,
+    summary="Stop all email (RFC 8058 one-click too)",
+    responses={
+        200: contract.answer("Unsubscribed (or already)", contract.Notice),
+        **contract.errors(400, 403, 404, 413, 415, 503),
+    },
+    openapi_extensions=contract.token_body(),
+)
+def unsubscribe_now(token: QueryToken = None) -> Response[str]:
+    result = unsubscribe.unsubscribe(
+        routes.posted_token(token), now=routes.now, settings=get_settings()
+    )
     if not result.changed:
         metrics.add_metric(name="UnsubscribesReplayed", unit=MetricUnit.Count, value=1)
         return routes.answer(pages.ALREADY_UNSUBSCRIBED)

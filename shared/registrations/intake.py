@@ -332,3 +332,35 @@ def new_reference() -> str:
     """A fresh registration reference ``KBS-XXXX-XXXX`` (40 random bits)."""
     code = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
     return f"KBS-{code[:4]}-{code[4:]}"
+
+
+def request_body() -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of ``POST /registrations``: the form's fields (limits and
+    required ones as :class:`RegistrationForm` checks them), form-encoded or JSON."""
+    text = {
+        name: {"type": "string", "title": LABELS[name], "maxLength": limit}
+        for name, limit in TEXT_LIMITS.items()
+    }
+    session_ids = {"type": "array", "maxItems": MAX_SESSIONS, "items": {"type": "string"}}
+    required = [name for name in LABELS if name in REQUIRED_MESSAGES]
+
+    def schema(sessions: dict[str, Any], consent: dict[str, Any]) -> dict[str, Any]:
+        properties = {**text, "sessions": sessions, "consent": consent}
+        return {"type": "object", "properties": properties, "required": required}
+
+    consent_text = {"type": "string", "enum": sorted(CONSENT_GIVEN)}
+    return {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": schema(session_ids, consent_text),
+                "encoding": {"sessions": {"style": "form", "explode": True}},
+            },
+            "application/json": {
+                "schema": schema(
+                    {"anyOf": [session_ids, {"type": "string"}]},
+                    {"anyOf": [{"type": "boolean"}, consent_text]},
+                )
+            },
+        },
+    }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -34,6 +34,27 @@ class IntakeError(Exception):
         super().__init__(f"{status}: {', '.join(errors)}")
         self.status = status
         self.errors = dict(errors)
+
+
+def invalid_request(errors: Sequence[Mapping[str, Any]]) -> IntakeError:
+    """Powertools' request validation errors (pydantic's error dicts, ``loc`` like
+    ``("query", "token")``) as the 400 :class:`IntakeError` the routes already answer: one
+    message per parameter, the first error of each."""
+    messages: dict[str, str] = {}
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        field = loc[1] if len(loc) > 1 else "body"
+        if field in messages:
+            continue
+        label = field.replace("_", " ").capitalize()
+        limit = (error.get("ctx") or {}).get("max_length")
+        if error.get("type") == "missing":
+            messages[field] = f"{label} is required."
+        elif error.get("type") == "string_too_long" and limit is not None:
+            messages[field] = f"{label} must be at most {limit} characters."
+        else:
+            messages[field] = f"{label} is not valid."
+    return IntakeError(400, messages or {"body": "The request is not valid."})
 
 
 def read_fields(

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -42,11 +43,18 @@ class LinkNotices:
 
 class LinkRoutes:
     """An HTTP resolver for one kind of signed link, with the shared answers registered; the
-    function adds its routes to :attr:`app` and its own refusals with :meth:`refused`."""
+    function adds its routes to :attr:`app` and its own refusals with :meth:`refused`.
+
+    Powertools validates the query (the ``token`` of :data:`shared.web.contract.QueryToken`); a
+    refusal is the same 400 as an unreadable body. Bodies are read by :mod:`shared.web.forms`
+    (form posts arrive base64-encoded, and its 413/415 answers are the contract)."""
 
     def __init__(self, notices: LinkNotices, unavailable: Sequence[type[Exception]] = ()) -> None:
-        self.app = APIGatewayHttpResolver()
+        self.app = APIGatewayHttpResolver(enable_validation=True)
         self.notices = notices
+        self.app.exception_handler(RequestValidationError)(
+            lambda error: self._unreadable(forms.invalid_request(error.errors()))
+        )
         self.app.exception_handler(MissingTokenError)(
             lambda _: self.refused(notices.missing, "missing")
         )
@@ -62,14 +70,15 @@ class LinkRoutes:
     def wants_html(self) -> bool:
         return wants_html(self.app.current_event)
 
-    def query_token(self) -> str:
-        return _token(self.app.current_event.get_query_string_value("token"))
+    def query_token(self, token: str | None) -> str:
+        """The ``token`` query parameter; :class:`MissingTokenError` if absent or empty."""
+        return _token(token)
 
-    def posted_token(self) -> str:
+    def posted_token(self, token: str | None) -> str:
         """The token of the URL (one-click posts: their body is not read), else of the posted
         form or JSON body."""
         event = self.app.current_event
-        if token := event.get_query_string_value("token"):
+        if token:
             return token
         given = forms.read_fields(event.raw_event) if event.body else {}
         return _token(given.get("token"))
