@@ -126,6 +126,11 @@ class WorkQueue:
 Trigger = HttpRoute | EventRule | Schedule | WorkQueue
 
 
+DEAD_LETTER_QUEUES_VARIABLE = "KBS_DEAD_LETTER_QUEUES"
+"""A queue consumer's dead-letter queues, JSON ``{source queue ARN: dead-letter queue URL}``:
+records that can never succeed go there at once (``shared.platform.records.drain``)."""
+
+
 def queue_url_variable(queue_name: str) -> str:
     """``EmailBatches`` -> ``KBS_EMAIL_BATCHES_QUEUE_URL`` (``shared.platform.settings`` reads
     it)."""

@@ -27,9 +27,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from infra import wiring
+from shared.platform.records import REASON_ATTRIBUTE, SOURCE_ATTRIBUTE
 
 OUTPUT_PREFIX = "DeadLetters"
 MAX_MESSAGES = 10  # ReceiveMessage / SendMessageBatch / DeleteMessageBatch limit
+DEAD_LETTER_ATTRIBUTES = frozenset({REASON_ATTRIBUTE, SOURCE_ATTRIBUTE})
+"""Attributes a consumer adds when it dead-letters a record at once (never sent back)."""
 RECEIVE_VISIBILITY_SECONDS = 60
 """How long a received dead letter stays hidden while it is moved (or shown)."""
 
@@ -78,6 +81,8 @@ class Letter:
     event_type: str
     sent_at: datetime | None
     receive_count: int
+    reason: str = ""
+    """Why a consumer dead-lettered it at once (no field values); empty after five failures."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,9 @@ def _letter(message: dict[str, Any]) -> Letter:
         event_type=event_type(message["Body"]),
         sent_at=datetime.fromtimestamp(int(sent) / 1000, UTC) if sent else None,
         receive_count=int(attributes.get("ApproximateReceiveCount", 0)),
+        reason=message.get("MessageAttributes", {})
+        .get(REASON_ATTRIBUTE, {})
+        .get("StringValue", ""),
     )
 
 
@@ -248,21 +256,18 @@ def redrive(sqs: Any, queue: DeadLetterQueue, *, lambda_client: Any = None) -> R
 def _send_back(sqs: Any, source_url: str, messages: list[dict[str, Any]]) -> set[str]:
     """SendMessageBatch to the source queue; the ids of the messages it accepted."""
     by_entry = {str(i): m for i, m in enumerate(messages)}
-    response = sqs.send_message_batch(
-        QueueUrl=source_url,
-        Entries=[
-            {
-                "Id": entry,
-                "MessageBody": m["Body"],
-                **(
-                    {"MessageAttributes": m["MessageAttributes"]}
-                    if m.get("MessageAttributes")
-                    else {}
-                ),
-            }
-            for entry, m in by_entry.items()
-        ],
-    )
+    entries = []
+    for entry, m in by_entry.items():
+        # The dead-letter reason stays behind: a redriven record is judged afresh.
+        kept = {
+            name: value
+            for name, value in m.get("MessageAttributes", {}).items()
+            if name not in DEAD_LETTER_ATTRIBUTES
+        }
+        entries.append(
+            {"Id": entry, "MessageBody": m["Body"], **({"MessageAttributes": kept} if kept else {})}
+        )
+    response = sqs.send_message_batch(QueueUrl=source_url, Entries=entries)
     return {by_entry[ok["Id"]]["MessageId"] for ok in response.get("Successful", [])}
 
 

@@ -15,6 +15,7 @@ until grep -qs "\"pid\": $serve," "$data/local.json"; do sleep 0.2; done
 grep '"api_url"' "$data/local.json"      # open that URL in a browser: the registration page
 
 # 2. Load the SAMPLE programme (seven sessions, dates relative to today) and list it.
+$kbs sessions import events/programme.sample.json --dry-run --local "$data"   # the plan
 $kbs sessions import events/programme.sample.json --local "$data"
 $kbs sessions list --local "$data"
 

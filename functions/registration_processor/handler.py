@@ -52,4 +52,10 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return drain(event, context, record_handler, failed_metric="RegistrationRecordsFailed")
+    return drain(
+        event,
+        context,
+        record_handler,
+        failed_metric="RegistrationRecordsFailed",
+        dead_letters=get_settings().dead_letter_queues,
+    )

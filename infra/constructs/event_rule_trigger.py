@@ -67,6 +67,7 @@ class EventRuleTrigger(Construct):
                 self.queue, batch_size=BATCH_SIZE, report_batch_item_failures=True
             )
         )
+        target.dead_letter_at_once(self.queue, self.dead_letters)
         alarms.watch(
             self.dead_letters,
             f"rule {spec.name}",

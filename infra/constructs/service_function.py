@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ from infra.constructs.materials import Materials
 from infra.constructs.nag import acknowledge
 from infra.constructs.queues import dead_letter_queue
 from infra.runtime import ARCHITECTURE, REPO_ROOT, RUNTIME
-from infra.wiring import MATERIALS_PREFIX, QUARANTINE_PREFIX
+from infra.wiring import DEAD_LETTER_QUEUES_VARIABLE, MATERIALS_PREFIX, QUARANTINE_PREFIX
 from shared.platform.settings import Settings
 
 # Ship only the Lambda packages; everything else in the repository stays out of the zip.
@@ -90,6 +91,7 @@ class ServiceFunction(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.spec = spec
+        self._dead_letters: dict[str, str] = {}
         # Scheduled rules invoke asynchronously: failures after the retries land here.
         self.dead_letters = (
             dead_letter_queue(self, "AsyncDeadLetters") if spec.of_kind(wiring.Schedule) else None
@@ -162,6 +164,17 @@ class ServiceFunction(Construct):
             queue = deps.work_queues[name]
             queue.grant_send_messages(fn)
             fn.add_environment(wiring.queue_url_variable(name), queue.queue_url)
+
+    def dead_letter_at_once(self, source: sqs.IQueue, dead_letters: sqs.IQueue) -> None:
+        """Let the function send records from ``source`` that can never succeed straight to
+        ``dead_letters``: exactly ``sqs:SendMessage`` on that queue, and its URL in
+        ``KBS_DEAD_LETTER_QUEUES`` (JSON ``{source ARN: URL}``,
+        ``shared.platform.records.drain``)."""
+        dead_letters.grant(self.function, "sqs:SendMessage")
+        self._dead_letters[source.queue_arn] = dead_letters.queue_url
+        self.function.add_environment(
+            DEAD_LETTER_QUEUES_VARIABLE, json.dumps(self._dead_letters, separators=(",", ":"))
+        )
 
     def _acknowledge_wildcard(self, resource: IConstruct, suffix: str, reason: str) -> None:
         """Acknowledge, on this role, the IAM5 finding for ``<resource ARN><suffix>`` only."""

@@ -54,3 +54,4 @@ class WorkQueueTrigger(Construct):
                 max_concurrency=self.spec.max_concurrency,
             )
         )
+        consumer.dead_letter_at_once(self.queue, self.dead_letters)

@@ -87,7 +87,8 @@ def list_command(args: argparse.Namespace) -> int:
         print(f"\n{queue.trigger} ({len(letters)} shown):")
         for letter in letters:
             sent = f"{letter.sent_at:%Y-%m-%d %H:%M:%S}Z" if letter.sent_at else "-"
-            print(f"  {letter.message_id}  {letter.event_type}  sent {sent}")
+            because = f"  ({letter.reason})" if letter.reason else ""
+            print(f"  {letter.message_id}  {letter.event_type}  sent {sent}{because}")
     return 0
 
 

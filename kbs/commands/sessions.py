@@ -1,32 +1,29 @@
-"""``kbs sessions import FILE`` and ``kbs sessions list``: the organisers' programme;
-``kbs sessions start|reschedule|cancel ID``: its changes on the day
+"""``kbs sessions import FILE [--dry-run]`` and ``kbs sessions list``: the organisers'
+programme; ``kbs sessions start|reschedule|cancel|reopen ID``: its changes on the day
 (:mod:`shared.programme.lifecycle`).
 
-Import is idempotent: each new or changed session is announced ("Session Scheduled") and
-then stored, so a failed publish is retried by simply running the import again, and a
-repeated import changes nothing and publishes nothing. A change is stored, then announced:
+An import prints its plan (new, unchanged, changed fields, refused and why), then carries it
+out (:mod:`shared.programme.imports`): it never changes a session's status, and it compares
+each session with what the last import of it said, so it never undoes an organiser's change.
+A repeated import changes nothing and publishes nothing. A change is stored, then announced:
 after a failed publish, the same command announces it again.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import sys
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from kbs import target as targets
 from kbs.local.clock import parse_time
 from kbs.table import column_widths, table_line
-from shared.platform.event_types import SESSION_SCHEDULED, SOURCE_SESSIONS
-from shared.platform.events import OutgoingEvent, PublishError, publish
+from shared.platform.events import PublishError
 from shared.programme import repository
-from shared.programme.catalogue import ProgrammeError, load_programme
+from shared.programme.catalogue import ProgrammeError, load_entries
 from shared.programme.models import Session, SessionAvailability
 
 
@@ -40,6 +37,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--today",
         type=date.fromisoformat,
         help="resolve relative dates (start_in_days) from this date instead of today",
+    )
+    importer.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (new, unchanged, changed fields, refused and why) and stop",
     )
     targets.add_target_arguments(importer)
     importer.set_defaults(func=import_command)
@@ -77,79 +79,45 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     targets.add_target_arguments(canceller)
     canceller.set_defaults(func=cancel_command)
 
-
-@dataclass(frozen=True)
-class ImportResult:
-    new: list[str]
-    changed: list[str]
-    unchanged: list[str]
+    reopener = commands.add_parser(
+        "reopen", help="reopen a cancelled session: its registrants get the invitation back"
+    )
+    reopener.add_argument("session_id")
+    targets.add_target_arguments(reopener)
+    reopener.set_defaults(func=reopen_command)
 
 
 def import_command(args: argparse.Namespace) -> int:
-    now = datetime.combine(args.today, time(12), tzinfo=UTC) if args.today else datetime.now(UTC)
+    """Print the plan of the import (:mod:`shared.programme.imports`), then carry it out
+    unless ``--dry-run``. Exit 2 for a file that cannot be loaded, 1 if a publish failed."""
+    from shared.programme import imports
+
+    target = targets.resolve(args)
+    now = target.now()
+    resolve_at = datetime.combine(args.today, time(12), tzinfo=UTC) if args.today else now
     try:
-        sessions = load_programme(args.file, now)
+        entries = load_entries(args.file, resolve_at)
     except ProgrammeError as exc:
         print(f"kbs: {exc}", file=sys.stderr)
         return 2
-    target = targets.resolve(args)
+    plan = imports.plan_import(target.table, entries, now=now)
+    for planned in plan.sessions:
+        print(planned.line())
+    summary = ", ".join(f"{plan.count(a)} {a.value}" for a in imports.Action)
+    if args.dry_run:
+        print(f"{len(entries)} sessions: {summary}; dry run: nothing stored or announced")
+        return 0
     try:
-        result = import_sessions(
-            sessions, table_name=target.table, bus_name=target.event_bus, at=target.clock
-        )
+        imports.apply_import(target.table, target.event_bus, plan, now=now)
     except PublishError as exc:
-        print(f"kbs: {exc}; nothing more was stored, run the import again", file=sys.stderr)
+        print(f"kbs: {exc}; run the import again to complete it", file=sys.stderr)
         return 1
-    for label, ids in (("new", result.new), ("changed", result.changed)):
-        for session_id in ids:
-            print(f"{label:<9} {session_id}")
-    announced = len(result.new) + len(result.changed)
-    print(
-        f"{len(sessions)} sessions: {len(result.new)} new, {len(result.changed)} changed, "
-        f"{len(result.unchanged)} unchanged; {announced} announced on {target.event_bus}"
-    )
+    except repository.SessionChangedError as exc:
+        print(f"kbs: {exc} changed meanwhile: run the import again", file=sys.stderr)
+        return 1
+    announced = plan.count(imports.Action.NEW) + plan.count(imports.Action.CHANGED)
+    print(f"{len(entries)} sessions: {summary}; {announced} announced on {target.event_bus}")
     return 0
-
-
-def import_sessions(
-    sessions: list[Session], *, table_name: str, bus_name: str, at: datetime | None = None
-) -> ImportResult:
-    """Store each session, announcing each new or changed one first (see module doc), with
-    event time ``at`` (a local stack's simulated clock; ``None``: EventBridge's own).
-
-    A changed session gets the next iCalendar sequence unless the file gives a higher one,
-    so calendar clients apply the update; an unchanged one keeps its stored sequence.
-    """
-    result = ImportResult(new=[], changed=[], unchanged=[])
-    for session in sessions:
-        try:
-            stored: Session | None = repository.get_session(table_name, session.session_id).session
-        except repository.SessionNotFoundError:
-            stored = None
-        if stored is not None:
-            same = session.model_copy(update={"sequence": stored.sequence})
-            if same == stored:
-                result.unchanged.append(session.session_id)
-                continue
-            sequence = max(session.sequence, stored.sequence + 1)
-            session = session.model_copy(update={"sequence": sequence})
-        publish([scheduled_event(session, at)], bus_name)
-        repository.put_session(table_name, session)
-        (result.changed if stored else result.new).append(session.session_id)
-    return result
-
-
-def scheduled_event(session: Session, at: datetime | None = None) -> OutgoingEvent:
-    """ "Session Scheduled", keyed by id, sequence and content (a replay is a duplicate)."""
-    data = session.model_dump(mode="json")
-    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
-    return OutgoingEvent(
-        source=SOURCE_SESSIONS,
-        detail_type=SESSION_SCHEDULED,
-        data=data,
-        idempotency_key=f"session#{session.session_id}#{session.sequence}#{digest}",
-        time=at,
-    )
 
 
 # ``shared.programme.lifecycle`` is imported by the commands that use it: it creates the Powertools
@@ -185,6 +153,16 @@ def cancel_command(args: argparse.Namespace) -> int:
         args,
         lambda t: lifecycle.cancel(t.table, t.event_bus, args.session_id, args.reason, now=t.now()),
         "Session Cancelled",
+    )
+
+
+def reopen_command(args: argparse.Namespace) -> int:
+    from shared.programme import lifecycle
+
+    return _change(
+        args,
+        lambda t: lifecycle.reopen(t.table, t.event_bus, args.session_id, now=datetime.now(UTC)),
+        "Session Updated",
     )
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from moto.server import ThreadedMotoServer
 
 from infra.wiring import (
+    DEAD_LETTER_QUEUES_VARIABLE,
     FUNCTIONS,
     EventRule,
     Function,
@@ -94,11 +95,18 @@ class Resources:
     schedules: list[ScheduledRule]
 
     def queue_environment(self) -> dict[str, str]:
-        """The URL variable of each work queue (senders read them, as in the CDK stack)."""
+        """The URL variable of each work queue (senders read them, as in the CDK stack), and
+        every queue's dead-letter queue by its ARN (consumers dead-letter records that can
+        never succeed there at once; one process runs every function, so all of them)."""
         return {
-            queue_url_variable(q.rule): q.url
-            for q in self.queues
-            if isinstance(q.trigger, WorkQueue)
+            **{
+                queue_url_variable(q.rule): q.url
+                for q in self.queues
+                if isinstance(q.trigger, WorkQueue)
+            },
+            DEAD_LETTER_QUEUES_VARIABLE: json.dumps(
+                {q.arn: q.dead_letter_url for q in self.queues}
+            ),
         }
 
 

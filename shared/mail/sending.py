@@ -170,8 +170,13 @@ def send_once(
 
     try:
         response = client("sesv2").send_email(**_ses_request(message, configuration_set))
-    except ClientError:
+    except ClientError as exc:
         # SES refused the message, so nothing went out: release the claim for the retry.
+        # Logged with SES's error code and the send key, never the address.
+        logger.warning(
+            "SES refused the email",
+            extra={"send_key": send_key, "error_code": exc.response["Error"].get("Code", "?")},
+        )
         records.delete_item(
             Key=key,
             ConditionExpression="claim = :claim",

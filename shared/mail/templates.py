@@ -195,14 +195,26 @@ def follow_up(
     )
 
 
-def rescheduled(registration: Registration, session: Session) -> EmailContent:
-    """The session moved: its new time; the attached invitation replaces the earlier one."""
+def rescheduled(registration: Registration, session: Session, changes: str = "") -> EmailContent:
+    """The session moved (or, with ``changes``, e.g. "new join link", its details changed):
+    its time and join link; the attached invitation replaces the earlier one."""
+    if changes:
+        subject = f"Updated: {session.title}"
+        opening = (
+            f"The details of the following session of the {SERIES}, for which you are "
+            f"registered, have changed ({changes}). The session is now:"
+        )
+    else:
+        subject = f"New time: {session.title}"
+        opening = (
+            f"The following session of the {SERIES}, for which you are registered, has been "
+            "rescheduled. The new time is:"
+        )
     return _render(
-        subject=f"New time: {session.title}",
+        subject=subject,
         name=registration.full_name,
         blocks=[
-            f"The following session of the {SERIES}, for which you are registered, has been "
-            "rescheduled. The new time is:",
+            opening,
             SessionBlock(session.title, session_time(session, registration.timezone)),
             Link("Join the session:", str(session.join_url)),
             "Your registration stands. The attached calendar invitation replaces the earlier "

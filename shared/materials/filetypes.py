@@ -3,7 +3,8 @@
 Only the bytes needed are read, through ``read(offset, length)``: the first bytes for a PDF
 (``%PDF-``), and for a ZIP its central directory at the end (the list of parts) plus, for
 OpenDocument, the first entry ``mimetype``, stored uncompressed. Nothing is decompressed but
-that one short entry, so a ZIP bomb costs nothing.
+that one short entry, so a ZIP bomb costs nothing to check: one past the limits of
+:mod:`shared.materials.hazards` (size, ratio, entries) is refused from its central directory.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import io
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from shared.materials.hazards import ZIP_LIMITS, ZipLimits, check_package
 
 Reader = Callable[[int, int], bytes]
 """``read(offset, length)``: up to ``length`` bytes of the file from ``offset``."""
@@ -57,10 +60,11 @@ class MacrosError(Exception):
     """An Office package carrying a VBA project (macros)."""
 
 
-def sniff(read: Reader, size: int) -> str | None:
+def sniff(read: Reader, size: int, limits: ZipLimits = ZIP_LIMITS) -> str | None:
     """The extension (``pdf``, ``pptx``, ``docx``, ``odp``, ``odt``) the content is, or None.
 
-    Raises :class:`MacrosError` for a PPTX or DOCX with a VBA project inside.
+    Raises :class:`MacrosError` for a PPTX or DOCX with a VBA project inside, and
+    :class:`shared.materials.hazards.UnsafeContentError` for a ZIP past ``limits``.
     """
     source = _RangeFile(read, size)
     head = source.pread(0, 8)
@@ -70,6 +74,7 @@ def sniff(read: Reader, size: int) -> str | None:
         return None
     try:
         with zipfile.ZipFile(source) as package:
+            check_package(package.infolist(), size, limits)
             return _package_type(package)
     except (zipfile.BadZipFile, EOFError, ValueError, KeyError, NotImplementedError):
         return None

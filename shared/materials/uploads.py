@@ -5,7 +5,10 @@ Checks, in order: the key is ``sessions/{session_id}/{slides|guidance}/{file nam
 sub-folders; a file name of any script, spaces welcome, but not empty, dot-only, over 255
 bytes or with control or invisible characters); the session is in the programme; the
 extension is an accepted type; the file is neither empty nor over the size limit; its content
-is what the extension says (:mod:`shared.materials.filetypes`, read with ranged GETs).
+is what the extension says (:mod:`shared.materials.filetypes`, read with ranged GETs) and
+could not hurt its readers (:mod:`shared.materials.hazards`: no PDF JavaScript, launch
+actions or embedded files; no ZIP bomb). An upload for a cancelled session is refused too.
+File names are NFC-normalised first, so one visible name is one material, with versions.
 
 An accepted upload becomes a material record (:mod:`shared.materials.library`), joined in the same
 transaction to the session's pending announcement if the follow-up went out already (later
@@ -36,6 +39,7 @@ from pydantic import TypeAdapter, ValidationError
 from shared.mail import sending, templates
 from shared.materials import announcements, library
 from shared.materials.filetypes import TYPES, MacrosError, sniff
+from shared.materials.hazards import UnsafeContentError, check_pdf
 from shared.materials.library import Kind, MaterialRecord
 from shared.notices.kinds import NoticeKind, version
 from shared.platform import keys
@@ -118,6 +122,8 @@ def parse_key(key: str) -> MaterialKey:
     if kind not in {k.value for k in Kind}:
         raise RejectedError("unknown_kind", "The folder must be slides or guidance.")
     check_file_name(name)
+    # One visible name, one material: NFD (macOS) and NFC spellings name the same one.
+    name = unicodedata.normalize("NFC", name)
     extension = name.rpartition(".")[2].lower()
     if extension not in TYPES:
         raise RejectedError(
@@ -206,6 +212,10 @@ def _inspect(
         raise RejectedError(
             "unknown_session", f"There is no session {parsed.session_id} in the programme."
         )
+    if availability_from_item(item).session.status is SessionStatus.CANCELLED:
+        raise RejectedError(
+            "cancelled_session", f"The session {parsed.session_id} has been cancelled."
+        )
     if size == 0:
         raise RejectedError("empty", "The file is empty.")
     if size > settings.material_max_bytes:
@@ -215,10 +225,15 @@ def _inspect(
             f"{library.human_size(settings.material_max_bytes)}.",
         )
     expected = TYPES[parsed.extension]
+    read = _reader(upload, key)
     try:
-        found = sniff(_reader(upload, key), size)
+        found = sniff(read, size)
+        if found == "pdf" == parsed.extension:
+            check_pdf(read(0, size))
     except MacrosError:
         raise RejectedError("macros", "The file contains macros, which are not accepted.") from None
+    except UnsafeContentError as unsafe:
+        raise RejectedError(unsafe.reason, str(unsafe)) from None
     if found != parsed.extension:
         actual = f"a {TYPES[found].label} .{found} file" if found else "of no accepted type"
         raise RejectedError(
@@ -230,7 +245,7 @@ def _inspect(
         material_id=upload.upload_id,
         session_id=parsed.session_id,
         kind=parsed.kind,
-        file_name=unicodedata.normalize("NFC", parsed.file_name),
+        file_name=parsed.file_name,
         title=library.title_of(parsed.file_name),
         size=size,
         content_type=expected.content_type,

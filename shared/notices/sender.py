@@ -185,7 +185,7 @@ def _content(
             registration, session, materials=files, feedback_url=feedback_url(session, settings)
         )
     if kind is NoticeKind.UPDATE:
-        return templates.rescheduled(registration, session)
+        return templates.rescheduled(registration, session, batch.reason)
     if kind is NoticeKind.MATERIALS:
         return templates.materials_available(registration, session, materials=files)
     return templates.cancelled(registration, session, reason=batch.reason, calendar=calendar)

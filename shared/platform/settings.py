@@ -36,6 +36,9 @@ class Settings(BaseModel):
     material_max_bytes: int = 50 * 1024 * 1024
     # Work queues (``infra.wiring.WorkQueue``): set only for the functions that may send to them.
     email_batches_queue_url: str = ""
+    # Queue consumers: JSON ``{source queue ARN: its dead-letter queue URL}``, where a record
+    # that can never succeed goes at once (``shared.platform.records.drain``).
+    dead_letter_queues: str = ""
     # SES sends a second per email sender (0: unpaced); times its concurrency, the account's rate.
     email_send_rate: float = 0.0
     # The follow-up's feedback form (the session id is added as ``?session=``); empty: a reply

@@ -9,12 +9,18 @@ Each entry holds the :class:`Session` fields, with its start given either as
   ``timezone`` (the sample programme, so an import on any date yields future sessions).
 
 Every problem is reported at once, naming the session and the field.
+
+Each entry also yields its *imported form* (:class:`ProgrammeEntry`): what the file says of
+the session's content, start included as written (absolute, in UTC, or the relative spec, which
+is resolved only when the session is first created). An import compares it with the form the
+last import stored (:mod:`shared.programme.imports`), never with the session's current state.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +35,29 @@ ENTRY_FIELDS = frozenset(Session.model_fields) | set(RELATIVE_FIELDS)
 MAX_DAYS_AHEAD = 4000
 
 
+CONTENT_FIELDS = (
+    "title",
+    "kind",
+    "category",
+    "description",
+    "start",
+    "timezone",
+    "duration_minutes",
+    "capacity",
+    "join_url",
+)
+"""What a programme file decides about a session; never its status or its sequence."""
+
+
+@dataclass(frozen=True)
+class ProgrammeEntry:
+    """A session as the file gives it, and its imported form (``CONTENT_FIELDS`` as JSON
+    values; ``start`` is ``{"start_in_days": n, "local_time": "HH:MM"}`` when relative)."""
+
+    session: Session
+    imported: dict[str, Any]
+
+
 class ProgrammeError(ValueError):
     """The programme file cannot be loaded; ``problems`` lists every error found."""
 
@@ -39,23 +68,34 @@ class ProgrammeError(ValueError):
 
 def load_programme(path: str | Path, now: datetime) -> list[Session]:
     """The sessions of the programme file at ``path``, relative dates resolved at ``now``."""
+    return [entry.session for entry in load_entries(path, now)]
+
+
+def load_entries(path: str | Path, now: datetime) -> list[ProgrammeEntry]:
+    """The entries of the programme file at ``path`` (see :func:`parse_entries`)."""
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ProgrammeError([f"{path}: cannot read the file ({exc.strerror})"]) from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise ProgrammeError([f"{path}: not valid UTF-8 JSON ({exc})"]) from exc
-    return parse_programme(document, now)
+    return parse_entries(document, now)
 
 
 def parse_programme(document: Any, now: datetime) -> list[Session]:
     """Validate a parsed programme document (``{"sessions": [...]}``)."""
+    return [entry.session for entry in parse_entries(document, now)]
+
+
+def parse_entries(document: Any, now: datetime) -> list[ProgrammeEntry]:
+    """Validate a parsed programme document: its entries in start order, each with its
+    imported form; :class:`ProgrammeError` listing every problem."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     entries = document.get("sessions") if isinstance(document, dict) else None
     if not isinstance(entries, list) or not entries:
         raise ProgrammeError(['the file must be a JSON object with a non-empty "sessions" list'])
-    sessions: list[Session] = []
+    sessions: list[ProgrammeEntry] = []
     problems: list[str] = []
     seen: set[str] = set()
     for position, entry in enumerate(entries, start=1):
@@ -68,10 +108,18 @@ def parse_programme(document: Any, now: datetime) -> list[Session]:
         if session.session_id in seen:
             problems.append(f"{name}: session_id: duplicate of an earlier session")
         seen.add(session.session_id)
-        sessions.append(session)
+        sessions.append(ProgrammeEntry(session, _imported_form(session, entry)))
     if problems:
         raise ProgrammeError(problems)
-    return sorted(sessions, key=lambda s: s.start)
+    return sorted(sessions, key=lambda e: e.session.start)
+
+
+def _imported_form(session: Session, entry: dict[str, Any]) -> dict[str, Any]:
+    data = session.model_dump(mode="json")
+    form = {field: data[field] for field in CONTENT_FIELDS}
+    if "start" not in entry:
+        form["start"] = {field: entry[field] for field in RELATIVE_FIELDS}
+    return form
 
 
 class _EntryError(Exception):

@@ -49,6 +49,8 @@ FOLLOW_UP_WINDOW = timedelta(days=7)
 EARLIEST_START = timedelta(hours=1)
 """How long before its start an organiser may start a session."""
 _OPEN = frozenset({SessionStatus.OPEN})
+REOPENED = "it takes place after all"
+"""The change a reopened session's registrants are told of."""
 
 
 @dataclass(frozen=True)
@@ -368,6 +370,25 @@ def cancel(
             f"{session_id} is {current.status.value}: only an open session can be cancelled"
         )
     publish([session_event(SESSION_CANCELLED, updated, reason, time=now)], bus_name)
+    return updated
+
+
+def reopen(table_name: str, bus_name: str, session_id: str, *, now: datetime) -> Session:
+    """Reopen a cancelled session (next sequence) and publish "Session Updated": its
+    confirmed registrants get the invitation back. On an open session, announce it again (see
+    :func:`reschedule`). Imports never reopen a session; this is the explicit way."""
+    current = repository.get_session(table_name, session_id).session
+    updated = current
+    if current.status is SessionStatus.CANCELLED:
+        if current.start <= now:
+            raise ChangeRefusedError(f"{session_id} was due to start already: reschedule it")
+        updated = _changed(current, status=SessionStatus.OPEN)
+        repository.replace_session(table_name, updated, expected_sequence=current.sequence)
+    elif current.status is not SessionStatus.OPEN:
+        raise ChangeRefusedError(
+            f"{session_id} is {current.status.value}: only a cancelled session can be reopened"
+        )
+    publish([session_event(SESSION_UPDATED, updated, REOPENED, time=now)], bus_name)
     return updated
 
 

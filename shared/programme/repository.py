@@ -50,12 +50,17 @@ def availability_from_item(item: dict[str, Any]) -> SessionAvailability:
     )
 
 
-def put_session(table_name: str, session: Session) -> bool:
-    """Create or update a session, keeping its booking counters.
+def put_session(
+    table_name: str, session: Session, *, imported: dict[str, Any] | None = None
+) -> bool:
+    """Create or update a session, keeping its booking counters; ``imported``: the programme
+    file's form of it (:mod:`shared.programme.imports`), stored as ``imported``.
 
     Returns ``True`` if anything changed (so a repeated import emits no event).
     """
     item = session_item(session)
+    if imported is not None:
+        item["imported"] = imported
     current = (
         table(table_name)
         .get_item(Key={"PK": item["PK"], "SK": keys.META}, ConsistentRead=True)
@@ -74,6 +79,26 @@ def put_session(table_name: str, session: Session) -> bool:
         ExpressionAttributeValues={**values, ":zero": 0},
     )
     return True
+
+
+def session_meta_item(table_name: str, session_id: str) -> dict[str, Any] | None:
+    """The session's META item as stored (strongly consistent), or ``None``."""
+    item: dict[str, Any] | None = (
+        table(table_name)
+        .get_item(Key={"PK": keys.session_pk(session_id), "SK": keys.META}, ConsistentRead=True)
+        .get("Item")
+    )
+    return item
+
+
+def record_imported(table_name: str, session_id: str, imported: dict[str, Any]) -> None:
+    """Store ``imported``, what the last import of the session said, on its META item."""
+    table(table_name).update_item(
+        Key={"PK": keys.session_pk(session_id), "SK": keys.META},
+        UpdateExpression="SET imported = :imported",
+        ConditionExpression="attribute_exists(PK)",
+        ExpressionAttributeValues={":imported": imported},
+    )
 
 
 def get_session(table_name: str, session_id: str) -> SessionAvailability:

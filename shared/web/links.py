@@ -1,6 +1,8 @@
 """HMAC-signed links: a registrant acts (cancels) by following a link from their email.
 
-Token: ``{payload}.{signature}``, both base64url without padding. The payload is compact
+Token: ``{payload}.{signature}``, both base64url without padding, accepted only in the exact
+spelling they were issued in (no padding, no ``+``/``/``, no other spare bits: one link, one
+spelling). The payload is compact
 JSON ``{"v": 1, "p": purpose, "r": reference, "s": session id, "e": email hash, "x": expiry
 (Unix seconds)}``; the signature is HMAC-SHA256 over the payload segment. Tokens are signed
 with the current key and verified against every key still listed (current first), so a key
@@ -161,4 +163,10 @@ def _b64encode(data: bytes) -> str:
 
 
 def _b64decode(text: str) -> bytes:
-    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    """The bytes of unpadded base64url ``text`` in its one canonical spelling, else
+    ``ValueError``: padding, ``+``/``/``, or other spare bits in the last character would
+    decode to the same bytes, so the decoded bytes are re-encoded and compared to the text."""
+    data = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    if _b64encode(data) != text:
+        raise ValueError("not the canonical spelling")
+    return data

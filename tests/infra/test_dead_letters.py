@@ -196,3 +196,47 @@ def test_outputs_are_json_kbs_dlq_reads() -> None:
         "x-dlq",
         "u",
     )
+
+
+def role_statements(synth: Synth, fn: wiring.Function) -> list[dict[str, Any]]:
+    """The IAM statements of the policies attached to ``fn``'s role."""
+    role = ref(synth.resources[function_id(synth, fn)]["Properties"]["Role"])
+    return [
+        statement
+        for policy in synth.of_type("AWS::IAM::Policy").values()
+        if role in {ref(r) for r in policy["Properties"]["Roles"]}
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_each_queue_consumer_may_send_exactly_to_its_queues_dead_letter_queues(
+    synth: Synth,
+) -> None:
+    """A record that can never succeed is sent to the DLQ at once (issue 12, item 10): the
+    consumer holds exactly ``sqs:SendMessage`` on its own queues' DLQs, and their URLs by
+    source queue ARN in ``KBS_DEAD_LETTER_QUEUES``."""
+    every_dlq = {
+        dead_letters_of(synth, q) for fn in synth.functions for q in drained_queues(synth, fn)
+    }
+    consumers = 0
+    for fn in synth.functions:
+        own = {q: dead_letters_of(synth, q) for q in drained_queues(synth, fn)}
+        grants = [
+            (statement, resource)
+            for statement in role_statements(synth, fn)
+            for resource in as_list(statement["Resource"])
+            if ref(resource) in every_dlq
+        ]
+        assert {ref(resource) for _, resource in grants} == set(own.values()), fn.name
+        for statement, _ in grants:
+            assert as_list(statement["Action"]) == ["sqs:SendMessage"], fn.name
+        variables = synth.resources[function_id(synth, fn)]["Properties"]["Environment"][
+            "Variables"
+        ]
+        if own:
+            consumers += 1
+            mapping = json.loads(resolved(variables[wiring.DEAD_LETTER_QUEUES_VARIABLE]))
+            assert mapping == own, fn.name
+        else:
+            assert wiring.DEAD_LETTER_QUEUES_VARIABLE not in variables, fn.name
+    assert consumers >= 6

@@ -23,10 +23,14 @@ POWERTOOLS_LAYER = re.compile(
 DATA_SERVICES = ("dynamodb", "s3", "sqs", "sns", "ses", "secretsmanager", "events", "kms")
 # Settings the stack must set; ``link_secret`` is the key itself, for the local runtime only.
 LOCAL_ONLY_SETTINGS = {"link_secret"}
-# Work queue URLs: set for the functions that may send to the queue only (test_parity.py).
+# Work queue URLs: set for the functions that may send to the queue only (test_parity.py);
+# dead-letter queues: for queue consumers only (test_dead_letters.py).
 PER_FUNCTION_SETTINGS = {
     name.removeprefix("KBS_").lower()
-    for name in map(wiring.queue_url_variable, wiring.work_queues(wiring.FUNCTIONS))
+    for name in [
+        *map(wiring.queue_url_variable, wiring.work_queues(wiring.FUNCTIONS)),
+        wiring.DEAD_LETTER_QUEUES_VARIABLE,
+    ]
 }
 
 

@@ -305,6 +305,20 @@ def signed(key: str = LINK_SECRET, **changes: Any) -> str:
     return links.sign(dataclasses.replace(claims, **changes), key.encode())
 
 
+def standard_alphabet(token: str) -> str:
+    """``token`` with ``+``/``/`` for ``-``/``_`` (made to hold one if it had neither)."""
+    if "-" not in token and "_" not in token:  # re-sign until the payload spells one
+        token = next(t for n in range(64) if "-" in (t := signed(reference=f"KBS-SELF-000{n}")))
+    return token.replace("-", "+").replace("_", "/")
+
+
+def spare_bits_changed(token: str) -> str:
+    """``token`` with the 2 unused low bits of its signature's last character set."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    assert len(token.rpartition(".")[2]) % 4 == 3  # 32 bytes: 43 characters, 2 spare bits
+    return token[:-1] + alphabet[alphabet.index(token[-1]) ^ 3]
+
+
 BAD_LINKS: dict[str, Callable[[str], tuple[str, int, str]]] = {
     "another reference": lambda t: (forged(t, r="KBS-SELF-0002"), 403, "invalid_link"),
     "a longer expiry": lambda t: (forged(t, x=4102444800), 403, "invalid_link"),
@@ -319,6 +333,10 @@ BAD_LINKS: dict[str, Callable[[str], tuple[str, int, str]]] = {
     "another purpose": lambda t: (signed(purpose="unsubscribe"), 403, "invalid_link"),
     "expired": lambda t: (signed(expires_at=ASKED_AT - timedelta(seconds=1)), 403, "expired_link"),
     "not base64": lambda t: ("%%%.***", 403, "invalid_link"),
+    # One spelling (issue 12, item 8): the same bytes to a lenient decoder, still refused.
+    "padded": lambda t: (t + "=", 403, "invalid_link"),
+    "standard alphabet": lambda t: (standard_alphabet(t), 403, "invalid_link"),
+    "spare bits changed": lambda t: (spare_bits_changed(t), 403, "invalid_link"),
     "too long": lambda t: ("A" * 5000 + "." + "B" * 43, 403, "invalid_link"),
     "empty": lambda t: ("", 400, "missing_token"),
     "for nobody": lambda t: (signed(reference="KBS-NONE-0001"), 404, "not_found"),

@@ -72,7 +72,9 @@ def test_import_stores_and_announces_each_session_once(
     first = events[0]["detail"]
     assert first["data"]["join_url"] == "https://meet.example.org/kbs-01"
     assert first["metadata"]["idempotency_key"].startswith("session#kbs-01-ict-hardware#0#")
-    assert "7 sessions: 7 new, 0 changed, 0 unchanged; 7 announced" in capsys.readouterr().out
+    assert "7 sessions: 7 new, 0 changed, 0 unchanged, 0 refused; 7 announced" in (
+        capsys.readouterr().out
+    )
 
 
 def test_reimport_changes_nothing_and_publishes_nothing(
@@ -98,14 +100,18 @@ def test_reimport_changes_nothing_and_publishes_nothing(
         ExpressionAttributeValues={":p": "PROGRAMME"},
     )["Items"]
     assert after == before
-    assert "0 new, 0 changed, 7 unchanged; 0 announced" in capsys.readouterr().out
+    assert "0 new, 0 changed, 7 unchanged, 0 refused; 0 announced" in capsys.readouterr().out
 
 
-def test_a_changed_session_is_announced_with_the_next_sequence_keeping_its_bookings(
+def test_a_changed_session_is_announced_keeping_its_bookings_and_its_relative_start(
     data_dir: Path,
     captured: Capture,
     tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """A new capacity is stored and announced ("Session Scheduled", no invitation change, so
+    the same sequence); a relative start is resolved only when the session is created, so a
+    new ``local_time`` moves nothing (the plan says so)."""
     import_programme(SAMPLE, data_dir)
     captured.events()
     repository.table(TABLE_NAME).update_item(
@@ -121,14 +127,17 @@ def test_a_changed_session_is_announced_with_the_next_sequence_keeping_its_booki
     events = captured.events()
     assert scheduled(events) == ["kbs-03-textiles"]
     data = events[0]["detail"]["data"]
-    assert data["sequence"] == 1 and data["capacity"] == 60
+    assert data["sequence"] == 0 and data["capacity"] == 60
     assert events[0]["detail"]["metadata"]["idempotency_key"].startswith(
-        "session#kbs-03-textiles#1#"
+        "session#kbs-03-textiles#0#"
     )
     textiles = repository.get_session(TABLE_NAME, "kbs-03-textiles")
-    assert textiles.session.sequence == 1
+    assert textiles.session.sequence == 0
     assert textiles.confirmed == 12
-    assert textiles.session.start.strftime("%H:%M") == "10:30"  # 11:30 in Stockholm
+    assert textiles.session.start.strftime("%H:%M") == "08:30"  # 09:30 in Stockholm, as created
+    out = capsys.readouterr().out
+    assert "changed   kbs-03-textiles  capacity" in out
+    assert "start_in_days/local_time apply to new sessions only" in out
 
 
 def test_list_prints_the_programme_in_each_session_time_zone(

@@ -213,6 +213,38 @@ def test_a_misplaced_or_misnamed_upload_is_quarantined(
     assert_quarantined(put(key, sample_files.pdf()), reason)
 
 
+def _pdf_with(change: str) -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=612, height=792)
+    if change == "javascript":
+        from pypdf.actions import JavaScript
+
+        writer.add_open_action(JavaScript("app.launchURL('https://evil.example/', true);"))
+    else:
+        writer.add_attachment("invoice.exe", b"MZ\x90\x00")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def _zip_bomb() -> bytes:
+    """A .docx of a few hundred KB expanding past a thousand times its size (zero-filled parts,
+    deflated: the shape of the 5.2 MB file that expanded to 5 GiB)."""
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package,
+        zipfile.ZipFile(io.BytesIO(sample_files.docx())) as sample,
+    ):
+        for entry in sample.infolist():
+            package.writestr(entry, sample.read(entry))
+        zeros = bytes(4 * 1024 * 1024)
+        for n in range(64):
+            package.writestr(f"word/media/image{n}.bin", zeros)
+    return buffer.getvalue()
+
+
 BAD_CONTENT = {
     "exe renamed pdf": ("Slides.pdf", b"MZ\x90\x00" + bytes(4096), "wrong_content"),
     "docx named pdf": ("Slides.pdf", sample_files.docx(), "wrong_content"),
@@ -220,6 +252,10 @@ BAD_CONTENT = {
     "zip named pptx": ("Slides.pptx", sample_files.odt(), "wrong_content"),
     "docx with macros": ("Notes.docx", _with_macros(), "macros"),
     "empty": ("Slides.pdf", b"", "empty"),
+    # Content that could hurt its readers (issue 12, item 9).
+    "pdf with javascript run on open": ("Slides.pdf", _pdf_with("javascript"), "pdf_javascript"),
+    "pdf with an embedded file": ("Slides.pdf", _pdf_with("attachment"), "pdf_embedded_file"),
+    "docx zip bomb": ("Notes.docx", _zip_bomb(), "zip_ratio"),
 }
 
 
@@ -345,3 +381,41 @@ def test_a_quarantine_interrupted_half_way_is_completed_by_the_replay(
 def test_keys_document_the_upload_items() -> None:
     assert keys.upload_pk("abc") == "UPLOAD#abc"
     assert "UPLOAD#{id}" in keys.__doc__ and "MATERIALS_DUE" in keys.__doc__  # type: ignore[operator]
+
+
+def test_an_upload_for_a_cancelled_session_is_quarantined_with_that_reason(
+    programme: None,
+) -> None:
+    from shared.programme.models import SessionStatus
+    from shared.programme.repository import get_session
+
+    put_session(
+        TABLE_NAME,
+        get_session(TABLE_NAME, SESSION).session.model_copy(
+            update={"status": SessionStatus.CANCELLED}
+        ),
+    )
+    assert_quarantined(
+        put(f"sessions/{SESSION}/slides/Slides.pdf", sample_files.pdf()), "cancelled_session"
+    )
+
+
+def test_one_visible_name_in_nfc_and_nfd_is_one_material_with_versions(programme: None) -> None:
+    nfc = f"sessions/{SESSION}/guidance/Caf\u00e9 r\u00e9sum\u00e9.pdf"
+    nfd = f"sessions/{SESSION}/guidance/Cafe\u0301 re\u0301sume\u0301.pdf"
+    first = put(nfc, sample_files.pdf("first"))
+    second = created_event(
+        nfd,
+        sample_files.pdf("second"),
+        client("s3").put_object(Bucket=BUCKET_NAME, Key=nfd, Body=sample_files.pdf("second"))[
+            "VersionId"
+        ],
+        at=UPLOADED_AT + timedelta(minutes=5),
+    )
+
+    assert deliver(first, second) == {"batchItemFailures": []}
+
+    records = library.session_materials(TABLE_NAME, SESSION)
+    assert {r.file_name for r in records} == {"Caf\u00e9 r\u00e9sum\u00e9.pdf"}
+    (current,) = library.current_materials(TABLE_NAME, SESSION)
+    assert current.version_id == second["detail"]["object"]["version-id"]

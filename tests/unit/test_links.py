@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.platform import secrets
 from shared.platform.settings import Settings
@@ -143,3 +145,65 @@ def test_keys_come_from_secrets_manager_when_a_secret_is_named(aws: None) -> Non
     assert secrets.signing_keys(settings) == (KEY, OLD_KEY)
     local = Settings(table_name="t", link_secret=KEY.decode())
     assert secrets.signing_keys(local) == (KEY,)
+
+
+# --- one spelling (issue 12, item 8) ---------------------------------------------------------
+
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def respellings(token: str) -> dict[str, str]:
+    """Spellings of ``token`` that a lenient base64 decoder reads as the same bytes."""
+    payload, signature = token.split(".")
+    spellings = {
+        "padded signature": f"{payload}.{signature}=",
+        "fully padded": f"{payload}{'=' * (-len(payload) % 4)}.{signature}=",
+        "standard alphabet": token.replace("-", "+").replace("_", "/"),
+    }
+    for name, segment in (("payload", payload), ("signature", signature)):
+        spare = {2: 4, 3: 2}.get(len(segment) % 4, 0)  # bits the last character does not carry
+        last = ALPHABET.index(segment[-1])
+        for bits in range(1, 1 << spare):
+            respelt = segment[:-1] + ALPHABET[last ^ bits]
+            spellings[f"{name} spare bits {bits}"] = token.replace(segment, respelt)
+    return {name: spelling for name, spelling in spellings.items() if spelling != token}
+
+
+def test_a_token_is_accepted_only_as_issued() -> None:
+    token = links.sign(claims(), KEY)
+    variants = respellings(token)
+    assert {"padded signature", "signature spare bits 1"} <= set(variants)
+    for name, variant in variants.items():
+        assert base64.urlsafe_b64decode(variant.split(".")[1].rstrip("=") + "==") == (
+            base64.urlsafe_b64decode(token.split(".")[1] + "==")
+        ), name  # the same bytes to a lenient decoder
+        assert reason(variant) in {"malformed", "signature"}, name
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    reference=st.text(min_size=1, max_size=30),
+    session_id=st.from_regex(r"[a-z0-9-]{1,40}", fullmatch=True),
+    mutation=st.tuples(st.integers(0, 2000), st.sampled_from(["=", "+", "/", "flip", "drop"])),
+)
+def test_no_other_spelling_of_a_token_verifies(
+    reference: str, session_id: str, mutation: tuple[int, str]
+) -> None:
+    """Any respelling or single-character change of a genuine token is refused."""
+    token = links.sign(claims(reference=reference, session_id=session_id), KEY)
+    assert links.verify(token, [KEY], purpose=links.CANCEL, now=NOW).reference == reference
+    for variant in respellings(token).values():
+        assert reason(variant) in {"malformed", "signature"}
+    at, change = mutation
+    at %= len(token)
+    if change == "flip":
+        char = token[at]
+        replaced = ALPHABET[ALPHABET.index(char) ^ 1] if char in ALPHABET else "A"
+        mutated = token[:at] + replaced + token[at + 1 :]
+    elif change == "drop":
+        mutated = token[:at] + token[at + 1 :]
+    else:
+        mutated = token[:at] + change + token[at:]
+    if mutated != token:
+        with pytest.raises(links.InvalidLinkError):
+            links.verify(mutated, [KEY], purpose=links.CANCEL, now=NOW)
