@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.attendance import store
@@ -195,7 +195,8 @@ def _audit(
 ) -> dict[str, Any]:
     return {
         "PK": keys.session_pk(session.session_id),
-        "SK": keys.attendance_import_sk(now, import_id),
+        # Ordered by the real clock: a local stack's simulated one may stand still between runs.
+        "SK": keys.attendance_import_sk(datetime.now(UTC), import_id),
         "type": "attendance_import",
         "kind": kind,
         "session_id": session.session_id,

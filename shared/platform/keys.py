@@ -79,7 +79,7 @@ counters
   GSI1SK=ATTENDANCE#{session id}``, so a person's record and an erasure find it with their
   registrations. Proof of professional development: its TTL ``expiration`` is
   ``record_retention_years`` (default 6) after the session ends, not the registrations' days.
-- Attendance import ``PK=SESSION#{id} SK=ATTENDANCE_IMPORT#{at}#{import id}`` (the audit of
+- Attendance import ``PK=SESSION#{id} SK=ATTENDANCE_IMPORT#{written at}#{import id}`` (audit of
   :mod:`shared.attendance.imports`): when, by whom (the caller's identity), the file's SHA-256
   digest, its format, the counts, and whether its event was published; a manual correction's
   audit names the address it corrected. Same TTL as the attendance.
