@@ -7,6 +7,7 @@ declaration re-exports them.
 
 SOURCE_REGISTRATIONS = "kbs.registrations"
 SOURCE_SESSIONS = "kbs.sessions"
+SOURCE_ATTENDANCE = "kbs.attendance"
 
 REGISTRATION_SUBMITTED = "Registration Submitted"
 REGISTRATION_CONFIRMED = "Registration Confirmed"
@@ -17,6 +18,7 @@ SESSION_UPDATED = "Session Updated"
 SESSION_CANCELLED = "Session Cancelled"
 SESSION_STARTED = "Session Started"
 SESSION_ENDED = "Session Ended"
+ATTENDANCE_RECORDED = "Attendance Recorded"
 
 AWS_S3 = "aws.s3"  # not ours: S3 publishes it on the default bus
 OBJECT_CREATED = "Object Created"

@@ -22,6 +22,11 @@ Access patterns (all Query or GetItem, never Scan):
 | an address's suppression (each send) | GetItem  PK=SUPPRESSED#{email}  SK=SUPPRESSION          |
 | suppressions, oldest first           | Query GSI1  GSI1PK=SUPPRESSIONS  (GSI1SK = at#email)    |
 | an address erased (each submission)  | GetItem  PK=ERASED#{sha256(email)}  SK=ERASURE          |
+| a session's attendance               | Query    PK=SESSION#{id}  SK begins_with ATTENDANCE#    |
+| a person's attendance (email)        | Query GSI1  GSI1PK=REGISTRANT#{email}  (b_w ATTENDANCE#)|
+| a session's attendance imports       | Query    PK=SESSION#{id}  SK b_w ATTENDANCE_IMPORT#     |
+| the series' attendance threshold     | GetItem  PK=SERIES  SK=ATTENDANCE_THRESHOLD             |
+| a session's attendance threshold     | GetItem  PK=SESSION#{id}  SK=ATTENDANCE_THRESHOLD       |
 
 Email addresses in keys are always the canonical lower-case form.
 
@@ -68,6 +73,19 @@ counters
 - Erasure tombstone ``PK=ERASED#{digest} SK=ERASURE`` (:mod:`shared.privacy.erasures`): when an
   address was erased, keyed by a SHA-256 digest of it, so a replayed older submission is
   dropped; expires after the replay window. No address.
+- Attendance ``PK=SESSION#{id} SK=ATTENDANCE#{email}`` (:mod:`shared.attendance.store`): the
+  minutes a person attended a session, their ``source`` (zoom, teams, goto, csv, manual), the
+  ``import_id`` that last set them and a correction's ``reason``; ``GSI1PK=REGISTRANT#{email}
+  GSI1SK=ATTENDANCE#{session id}``, so a person's record and an erasure find it with their
+  registrations. Proof of professional development: its TTL ``expiration`` is
+  ``record_retention_years`` (default 6) after the session ends, not the registrations' days.
+- Attendance import ``PK=SESSION#{id} SK=ATTENDANCE_IMPORT#{written at}#{import id}`` (audit of
+  :mod:`shared.attendance.imports`): when, by whom (the caller's identity), the file's SHA-256
+  digest, its format, the counts, and whether its event was published; a manual correction's
+  audit names the address it corrected. Same TTL as the attendance.
+- Attendance threshold ``PK=SERIES SK=ATTENDANCE_THRESHOLD`` (the series' default) and
+  ``PK=SESSION#{id} SK=ATTENDANCE_THRESHOLD`` (one session's override): ``percent`` of the
+  scheduled minutes; none set: 75. No personal data.
 """
 
 from __future__ import annotations
@@ -167,3 +185,21 @@ def erasure_pk(digest: str) -> str:
 
 def suppressions_gsi1sk(suppressed_at: datetime, email_key: str) -> str:
     return f"{sortable_time(suppressed_at)}#{email_key}"
+
+
+ATTENDANCE_SK_PREFIX = "ATTENDANCE#"
+ATTENDANCE_IMPORT_SK_PREFIX = "ATTENDANCE_IMPORT#"
+ATTENDANCE_THRESHOLD_SK = "ATTENDANCE_THRESHOLD"
+SERIES = "SERIES"
+
+
+def attendance_sk(email_key: str) -> str:
+    return f"{ATTENDANCE_SK_PREFIX}{email_key}"
+
+
+def attendance_gsi1sk(session_id: str) -> str:
+    return f"{ATTENDANCE_SK_PREFIX}{session_id}"
+
+
+def attendance_import_sk(recorded_at: datetime, import_id: str) -> str:
+    return f"{ATTENDANCE_IMPORT_SK_PREFIX}{sortable_time(recorded_at)}#{import_id}"

@@ -46,6 +46,9 @@ class Settings(BaseModel):
     feedback_url: str = ""
     # Personal data is kept this many days after its session ends (DynamoDB TTL ``expiration``).
     retention_days: int = Field(default=365, ge=1)
+    # Attendance (and certificates) are proof of professional development: kept this many years
+    # after their session ends (``kbs:recordRetentionYears``), even once registrations expire.
+    record_retention_years: int = Field(default=6, ge=1)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
