@@ -16,12 +16,15 @@ COMMAND_MODULES = (
     "kbs.commands.materials",
     "kbs.commands.suppressions",
     "kbs.commands.registrants",
+    "kbs.commands.waitlist",
     "kbs.commands.local",
     "kbs.commands.dlq",
 )
 # Organiser tools print their answer; the Lambda code they share logs for CloudWatch, so only
 # its warnings show here (``kbs serve`` keeps its one line per handled event).
-ORGANISER_COMMANDS = frozenset({"sessions", "materials", "suppressions", "registrants", "dlq"})
+ORGANISER_COMMANDS = frozenset(
+    {"sessions", "materials", "suppressions", "registrants", "waitlist", "dlq"}
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,10 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.platform.settings import Settings
 
 DEFAULT_DATA_DIR = ".kbs"
 
@@ -27,6 +31,16 @@ class Target:
     api_url: str
     aws_endpoint_url: str | None = None
     data_dir: Path | None = None
+    environment: tuple[tuple[str, str], ...] = ()
+    """The ``KBS_*`` settings the stack's functions run with, as far as known here."""
+
+    def settings(self) -> Settings:
+        """The functions' settings, for a command that does what a function would (send an
+        email with the registrant's links): the stack's, over this process's ``KBS_*``."""
+        from shared.platform.settings import Settings
+
+        names = {"KBS_TABLE_NAME": self.table, "KBS_EVENT_BUS_NAME": self.event_bus}
+        return Settings.from_environment({**os.environ, **dict(self.environment), **names})
 
     def activate(self) -> None:
         """Point boto3 (and our cached clients) at this target."""
@@ -67,6 +81,7 @@ def local_target(data_dir: str | Path) -> Target:
         api_url=info["api_url"],
         aws_endpoint_url=info["aws_endpoint_url"],
         data_dir=Path(data_dir),
+        environment=tuple(info.get("environment", {}).items()),
     )
 
 
@@ -83,6 +98,11 @@ def stack_target(name: str) -> Target:
             bucket=outputs.get("MaterialsBucketName", ""),
             region=boto3.session.Session().region_name or "eu-west-1",
             api_url=outputs["ApiUrl"],
+            environment=(
+                ("KBS_PUBLIC_BASE_URL", outputs["ApiUrl"].rstrip("/")),
+                ("KBS_LINK_SECRET_NAME", outputs.get("LinkSecretName", "")),
+                ("KBS_CONFIGURATION_SET", outputs.get("ConfigurationSetName", "")),
+            ),
         )
     except KeyError as exc:
         raise TargetError(f"stack {name} has no output {exc}") from exc
