@@ -252,7 +252,8 @@ FUNCTIONS: tuple[Function, ...] = (
             HttpRoute("GET", "/registrations/cancel"),
             HttpRoute("POST", "/registrations/cancel"),
         ),
-        access=Access(table="write", publish_events=True, link_secret=True),
+        # send_email: the registrant is told, with the calendar CANCEL of their invitation.
+        access=Access(table="write", publish_events=True, send_email=True, link_secret=True),
         timeout_seconds=10,
     ),
     Function(
@@ -332,8 +333,9 @@ FUNCTIONS: tuple[Function, ...] = (
             HttpRoute("POST", "/privacy/export"),
             HttpRoute("POST", "/privacy/erase"),
         ),
-        # publish_events: erasing cancels places ("Registration Cancelled" promotes the waitlist).
-        access=Access(table="write", publish_events=True, link_secret=True),
+        # publish_events: erasing cancels places ("Registration Cancelled" promotes the waitlist);
+        # send_email: the calendar CANCEL goes out before the address is deleted.
+        access=Access(table="write", publish_events=True, send_email=True, link_secret=True),
         timeout_seconds=30,
     ),
 )

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "kbs.commands.suppressions",
     "kbs.commands.registrants",
     "kbs.commands.attendance",
+    "kbs.commands.waitlist",
     "kbs.commands.local",
     "kbs.commands.dlq",
     "kbs.commands.outbox",
@@ -28,7 +29,16 @@ COMMAND_MODULES = (
 # Organiser tools print their answer; the Lambda code they share logs for CloudWatch, so only
 # its warnings show here (``kbs serve`` keeps its one line per handled event).
 ORGANISER_COMMANDS = frozenset(
-    {"sessions", "materials", "suppressions", "registrants", "attendance", "dlq", "outbox"}
+    {
+        "sessions",
+        "materials",
+        "suppressions",
+        "registrants",
+        "attendance",
+        "waitlist",
+        "dlq",
+        "outbox",
+    }
 )
 
 

@@ -11,6 +11,10 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.platform.settings import Settings
 
 DEFAULT_DATA_DIR = ".kbs"
 
@@ -34,6 +38,17 @@ class Target:
     def now(self) -> datetime:
         """The target's time: the simulated one of a local stack on ``kbs tick``, else real."""
         return self.clock or datetime.now(UTC)
+
+    environment: tuple[tuple[str, str], ...] = ()
+    """The ``KBS_*`` settings the stack's functions run with, as far as known here."""
+
+    def settings(self) -> Settings:
+        """The functions' settings, for a command that does what a function would (send an
+        email with the registrant's links): the stack's, over this process's ``KBS_*``."""
+        from shared.platform.settings import Settings
+
+        names = {"KBS_TABLE_NAME": self.table, "KBS_EVENT_BUS_NAME": self.event_bus}
+        return Settings.from_environment({**os.environ, **dict(self.environment), **names})
 
     def activate(self) -> None:
         """Point boto3 (and our cached clients) at this target."""
@@ -75,6 +90,7 @@ def local_target(data_dir: str | Path) -> Target:
         aws_endpoint_url=info["aws_endpoint_url"],
         data_dir=Path(data_dir),
         clock=None if info.get("clock", "real") == "real" else parse_clock(info["clock"]),
+        environment=tuple(info.get("environment", {}).items()),
     )
 
 
@@ -96,6 +112,11 @@ def stack_target(name: str) -> Target:
             bucket=outputs.get("MaterialsBucketName", ""),
             region=boto3.session.Session().region_name or "eu-west-1",
             api_url=outputs["ApiUrl"],
+            environment=(
+                ("KBS_PUBLIC_BASE_URL", outputs["ApiUrl"].rstrip("/")),
+                ("KBS_LINK_SECRET_NAME", outputs.get("LinkSecretName", "")),
+                ("KBS_CONFIGURATION_SET", outputs.get("ConfigurationSetName", "")),
+            ),
         )
     except KeyError as exc:
         raise TargetError(f"stack {name} has no output {exc}") from exc

@@ -1,8 +1,12 @@
-"""``kbs registrants export|erase EMAIL``: a person's data subject rights, for the organisers.
+"""``kbs registrants export|erase EMAIL``: a person's data subject rights, for the organisers;
+``kbs registrants remove SESSION EMAIL --reason TEXT``: end someone's place.
 
 ``export`` writes everything held about the address as JSON (to ``--out`` or stdout);
 ``erase`` removes it (:mod:`shared.privacy.rights`): places in coming sessions are cancelled first,
 so the waiting list is promoted. On a local stack the outbox's copies of their emails go too.
+``remove`` cancels one place or waitlist entry as the person's own link would, and tells them
+why, with the calendar update that removes the event (:func:`shared.registrations.cancellation.
+remove`); its "Registration Cancelled" event then promotes the waiting list.
 """
 
 from __future__ import annotations
@@ -33,6 +37,40 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     targets.add_target_arguments(erase)
     erase.set_defaults(func=erase_command)
 
+    remove = commands.add_parser("remove", help="end a person's place in a session, saying why")
+    remove.add_argument("session_id")
+    remove.add_argument("email")
+    remove.add_argument("--reason", required=True, help="told to the person in the email")
+    targets.add_target_arguments(remove)
+    remove.set_defaults(func=remove_command)
+
+
+def remove_command(args: argparse.Namespace) -> int:
+    from shared.registrations import cancellation
+
+    target = targets.resolve(args)
+    settings = target.settings()
+    reason = " ".join(args.reason.split())
+    if not reason:
+        print("kbs: --reason: say why the place ends (it is told to the person)", file=sys.stderr)
+        return 2
+    try:
+        done = cancellation.remove(
+            args.session_id, args.email, reason=reason, now=target.now(), settings=settings
+        )
+    except cancellation.RegistrationNotFoundError:
+        print(f"kbs: {args.email} holds no place in {args.session_id}", file=sys.stderr)
+        return 1
+    except cancellation.SessionOverError:
+        print(f"kbs: {args.session_id} has taken place: nothing to remove", file=sys.stderr)
+        return 1
+    held = "place" if done.previous_status.value == "confirmed" else "waitlist entry"
+    print(
+        f"removed {args.email} from {args.session_id} ({held} {done.reference}); "
+        "they were emailed the reason and a calendar cancellation"
+    )
+    return 0
+
 
 def export_command(args: argparse.Namespace) -> int:
     from shared.privacy import rights
@@ -49,11 +87,10 @@ def export_command(args: argparse.Namespace) -> int:
 
 
 def erase_command(args: argparse.Namespace) -> int:
-    from shared.platform.settings import Settings
     from shared.privacy import rights
 
     target = targets.resolve(args)
-    settings = Settings(table_name=target.table, event_bus_name=target.event_bus)
+    settings = target.settings()
     erasure = rights.erase(args.email, now=target.now(), settings=settings)
     copies = 0
     if target.data_dir is not None:  # the local stack's outbox

@@ -161,7 +161,7 @@ def reopen_command(args: argparse.Namespace) -> int:
 
     return _change(
         args,
-        lambda t: lifecycle.reopen(t.table, t.event_bus, args.session_id, now=datetime.now(UTC)),
+        lambda t: lifecycle.reopen(t.table, t.event_bus, args.session_id, now=t.now()),
         "Session Updated",
     )
 

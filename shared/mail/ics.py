@@ -1,8 +1,11 @@
 """RFC 5545 calendar invitations (iTIP REQUEST / CANCEL) for one registrant and one session.
 
-The UID depends only on the session and the registrant, and SEQUENCE comes from the session,
-so a later invitation (reschedule) or cancellation replaces the event in the registrant's
-calendar instead of adding a second one.
+The UID depends only on the session and the registrant, so a later invitation (reschedule,
+a confirmation sent again) or cancellation replaces the event in the registrant's calendar
+instead of adding a second one. SEQUENCE is the time of the change the message tells of
+(:func:`sequence_at` of its ``stamp``): it only rises for a UID, across a cancellation, an
+erasure (nothing about the person is kept, yet a later registration is later) and expiry, so a
+later REQUEST outranks an earlier CANCEL and the reverse (RFC 5546 3.2, 2.1.5).
 """
 
 from __future__ import annotations
@@ -19,6 +22,14 @@ PRODID = "-//Electronics Watch//Knowledge Building Series//EN"
 MAX_LINE_OCTETS = 75
 
 Method = Literal["REQUEST", "CANCEL"]
+SEQUENCE_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+"""SEQUENCE counts seconds from here: a 32-bit INTEGER (RFC 5545 3.3.8) lasts until 2093."""
+
+
+def sequence_at(moment: datetime) -> int:
+    """The SEQUENCE of a message telling of a change at ``moment``: whole seconds since
+    :data:`SEQUENCE_EPOCH` (two changes within one second share it; DTSTAMP then decides)."""
+    return max(0, int((moment - SEQUENCE_EPOCH).total_seconds()))
 
 
 def uid(session_id: str, email: str) -> str:
@@ -39,12 +50,14 @@ def invitation(
 ) -> str:
     """A VCALENDAR with one VEVENT, CRLF line endings, folded at 75 octets.
 
-    A REQUEST carries the join link (URL and LOCATION); a CANCEL does not.
+    ``stamp`` is the time of the change the message tells of (DTSTAMP, and SEQUENCE by
+    :func:`sequence_at`). A REQUEST carries the join link (URL and LOCATION); a CANCEL does
+    not.
     """
     join_url = str(session.join_url)
     properties: list[tuple[str, str]] = [
         ("UID", uid(session.session_id, attendee_email)),
-        ("SEQUENCE", str(session.sequence)),
+        ("SEQUENCE", str(sequence_at(stamp))),
         ("DTSTAMP", _utc(stamp)),
         ("DTSTART", _utc(session.start)),
         ("DTEND", _utc(session.end)),

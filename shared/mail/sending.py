@@ -12,7 +12,8 @@ after the lease sends a second copy: at most one duplicate, in a window of one D
 SES refusing the message (a ``ClientError``) releases the claim at once.
 
 Suppression: :func:`send_once` is also the one place that honours the suppression list
-(:mod:`shared.mail.suppression`): a message to a suppressed address is skipped and reported
+(:mod:`shared.mail.suppression`), by the message's class (essential or notice, from its
+``X-KBS-Kind``): a message to an address it stops is skipped and reported
 (``SendResult.suppressed``), neither an error nor retried, and claims nothing, so it would go
 out if the suppression were lifted before a retry.
 
@@ -138,7 +139,8 @@ def send_once(
     it does not cover is looked up here.
     """
     recipients = [a.addr_spec for a in message["To"].addresses]
-    reason = suppression.blocked(table_name, recipients, suppressions)
+    cls = suppression.message_class(str(message.get("X-KBS-Kind", "")))
+    reason = suppression.blocked(table_name, recipients, suppressions, message_class=cls)
     if reason:
         logger.info("Email suppressed", extra={"send_key": send_key, "reason": reason})
         return SendResult(message_id="", sent_now=False, suppressed=reason)

@@ -1,4 +1,13 @@
-"""The suppression list: addresses no email goes to (hard bounces, complaints, unsubscribes).
+"""The suppression list: hard bounces and complaints (no email at all) and unsubscribes
+(no notices).
+
+Two classes of email (:class:`MessageClass`, decided by the email's kind in
+:func:`message_class`): *essential* mail is about a place the person holds or asked for (the
+confirmation, the waitlist email, a promotion, the cancellation of their own place, a session
+rescheduled or cancelled, calendar updates); *notices* are the rest (reminders, "we are live",
+the follow-up, materials announcements, later organiser messages). An unsubscribe stops
+notices only; a hard bounce or a complaint stops all mail (:func:`blocked`), and promotion from
+the waiting list passes over such an address (:func:`unreachable`).
 
 One item per canonical address (``SUPPRESSED#{email}``, :mod:`shared.platform.keys`). Every send
 asks
@@ -43,6 +52,36 @@ class Reason(StrEnum):
     UNSUBSCRIBED = "unsubscribed"
 
 
+class MessageClass(StrEnum):
+    ESSENTIAL = "essential"
+    NOTICE = "notice"
+
+
+UNREACHABLE = frozenset({Reason.BOUNCED, Reason.COMPLAINED})
+"""Reasons that stop every email, essential ones included."""
+ESSENTIAL_KINDS = frozenset(
+    {
+        "confirmation",  # also a promotion from the waiting list, and a resent confirmation
+        "waitlist",
+        "place-cancelled",  # the end of one's own place (self-cancel, erasure, removal)
+        "update",  # the session rescheduled: its calendar update
+        "cancellation",  # the session cancelled: its calendar CANCEL
+        "material-rejected",  # to the organisers
+    }
+)
+"""The ``X-KBS-Kind`` of essential mail; every other kind is a notice."""
+
+
+def message_class(kind: str) -> MessageClass:
+    """The class of an email of ``kind`` (its ``X-KBS-Kind``); unknown kinds are notices."""
+    return MessageClass.ESSENTIAL if kind in ESSENTIAL_KINDS else MessageClass.NOTICE
+
+
+def stops(reason: Reason, cls: MessageClass) -> bool:
+    """Whether a suppression for ``reason`` stops an email of class ``cls`` (module doc)."""
+    return reason in UNREACHABLE or cls is MessageClass.NOTICE
+
+
 @dataclass(frozen=True)
 class Suppression:
     email: str
@@ -79,8 +118,15 @@ def lookup(table_name: str, emails: Iterable[str]) -> Snapshot:
     return Snapshot(covered=frozenset(wanted), reasons=reasons)
 
 
-def blocked(table_name: str, recipients: Iterable[str], known: Snapshot | None = None) -> str:
-    """The reason any of ``recipients`` is suppressed, or ``""``: the check before every send.
+def blocked(
+    table_name: str,
+    recipients: Iterable[str],
+    known: Snapshot | None = None,
+    *,
+    message_class: MessageClass,
+) -> str:
+    """The reason an email of ``message_class`` must not go to ``recipients``, or ``""``: the
+    check before every send (an unsubscribe blocks notices only, see module doc).
 
     ``known`` (a :func:`lookup` of the batch) answers for the addresses it covers; any other
     address is read now.
@@ -92,9 +138,15 @@ def blocked(table_name: str, recipients: Iterable[str], known: Snapshot | None =
         else:
             found = get(table_name, email)
             reason = found.reason if found else None
-        if reason:
+        if reason and stops(reason, message_class):
             return reason.value
     return ""
+
+
+def unreachable(table_name: str, email: str) -> Reason | None:
+    """Why no email at all can reach ``email`` (bounced, complained), or None."""
+    found = get(table_name, email)
+    return found.reason if found and found.reason in UNREACHABLE else None
 
 
 def suppress(

@@ -244,6 +244,29 @@ def cancelled(
     )
 
 
+def place_cancelled(
+    registration: Registration, session: Session, *, reason: str, calendar: bool
+) -> EmailContent:
+    """One's own place (or waitlist entry) ended: by their link, an erasure, or the organisers
+    (``reason``); ``calendar``: the attached CANCEL removes the event and its join link."""
+    return _render(
+        subject=f"Registration cancelled: {session.title}",
+        name=registration.full_name,
+        blocks=[
+            f"Your registration ({registration.reference}) for the following session of the "
+            f"{SERIES} has been cancelled:",
+            SessionBlock(session.title, session_time(session, registration.timezone)),
+            *([f"Reason: {reason}"] if reason else []),
+            *(
+                ["The attached calendar update removes the session and its join link."]
+                if calendar
+                else []
+            ),
+            "You are welcome to register again while registration is open.",
+        ],
+    )
+
+
 # --- materials (shared/materials/library.py, shared/materials/uploads.py) -------------------------
 
 

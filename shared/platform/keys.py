@@ -11,7 +11,7 @@ Access patterns (all Query or GetItem, never Scan):
 | one registrant in one session        | GetItem  PK=SESSION#{id}  SK=REG#{email}                |
 | a registrant's registrations (email) | Query GSI1  GSI1PK=REGISTRANT#{email}                   |
 | registrations by reference           | Query GSI2  GSI2PK=REF#{reference}                      |
-| the waitlist of a session, in order  | Query GSI2  GSI2PK=WAITLIST#{id}  (GSI2SK = joined at)  |
+| the waitlist of a session, in order  | Query GSI2  GSI2PK=WAITLIST#{id}  (GSI2SK = asked#seq)  |
 | one registrant's waitlist entry      | GetItem  PK=SESSION#{id}  SK=WAIT#{email}               |
 | promotions not yet announced         | Query    PK=SESSION#{id}  SK begins_with PROMOTED#      |
 | an email already sent (send-once)    | GetItem  PK=EMAIL#{key}  SK=EMAIL                       |
@@ -44,8 +44,11 @@ counters
   ``cancelled_at``, ``cancelled_from`` and, once published, ``cancellation_announced_at``:
   :mod:`shared.registrations.cancellation`).
 - Waitlist entry ``PK=SESSION#{id} SK=WAIT#{email}``, written in the same transaction as
-  a waitlisted registration: ``GSI2PK=WAITLIST#{id} GSI2SK={joined at}#{email}`` (joined
-  at = :func:`sortable_time`). An item has one GSI2 key, so the waitlist order lives on
+  a waitlisted registration: ``GSI2PK=WAITLIST#{id} GSI2SK={submitted at}#{sequence}``
+  (:func:`waitlist_gsi2sk`): first come, first served in the order the API accepted the
+  submissions (the request time, in milliseconds), ties broken by ``sequence``, a per-session
+  number taken in the booking transaction (``ADD waitlist_sequence`` on the session's META
+  item, conditional on the value read). An item has one GSI2 key, so the waitlist order lives on
   this second item and the registration keeps its reference key; promoting or cancelling
   a waitlisted registrant deletes the entry in the transaction that updates the
   registration.
@@ -146,8 +149,14 @@ def reference_gsi2sk(session_id: str) -> str:
     return f"SESSION#{session_id}"
 
 
-def waitlist_gsi2sk(joined_at: datetime, email_key: str) -> str:
-    return f"{sortable_time(joined_at)}#{email_key}"
+WAITLIST_SEQUENCE = "waitlist_sequence"
+"""The session META attribute numbering its waitlist entries (1, 2, ...), never reused."""
+
+
+def waitlist_gsi2sk(submitted_at: datetime, sequence: int) -> str:
+    """The waitlist order: request time (fixed width, to the microsecond the API gave: its
+    milliseconds), then the per-session sequence (12 digits), so it sorts as text."""
+    return f"{sortable_time(submitted_at)}#{sequence:012d}"
 
 
 def sortable_time(moment: datetime) -> str:

@@ -13,9 +13,7 @@ live in :mod:`shared.registrations.store`, the status email in
 
 from __future__ import annotations
 
-import random
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -35,10 +33,11 @@ from shared.registrations.models import (
     RegistrationStatus,
     RegistrationSubmission,
 )
-from shared.registrations.notification import notify
+from shared.registrations.notification import notify, resend
 from shared.registrations.store import (
     CONDITION_FAILED,
     CONFLICT,
+    back_off,
     cancellation_reasons,
     deserialize,
     registration_from_item,
@@ -48,6 +47,7 @@ from shared.registrations.store import (
 )
 
 MAX_ATTEMPTS = 8
+MAX_ROUNDS = 256
 DEFAULT_RETENTION_DAYS = 365
 _OPEN = (SessionStatus.OPEN.value, SessionStatus.LIVE.value)
 
@@ -76,6 +76,11 @@ class BookingOutcome:
     def needs_notification(self) -> bool:
         return self.outcome in (Outcome.CONFIRMED, Outcome.WAITLISTED) and not self.notified
 
+    @property
+    def held(self) -> bool:
+        """A repeat submission for a place (or waitlist entry) the address already holds."""
+        return self.outcome is Outcome.DUPLICATE and self.registration is not None
+
 
 class BookingContentionError(RuntimeError):
     """The transaction kept conflicting with concurrent ones: retry the message later."""
@@ -89,6 +94,10 @@ def process_submission(
     correlation_id: str | None = None,
 ) -> list[BookingOutcome]:
     """Book every session of a submission, email the registrant and announce each booking.
+
+    A repeat submission (a new reference) for a place the address holds books nothing and
+    sends that place's status email again, same reference, at most once an hour
+    (:func:`shared.registrations.notification.resend`).
 
     Idempotent: a replayed submission finds its registrations and, once they were fully
     processed, sends and publishes nothing; after a crash it completes what is missing (the
@@ -115,7 +124,16 @@ def process_submission(
                 "already_notified": outcome.notified,
             },
         )
-        if outcome.needs_notification:
+        if outcome.held:  # lost the email? its details again (same reference), hourly at most
+            assert outcome.registration is not None and outcome.session is not None
+            resend(
+                outcome.registration,
+                outcome.session,
+                now=now,
+                asked_at=submission.submitted_at,
+                settings=settings,
+            )
+        elif outcome.needs_notification:
             assert outcome.registration is not None and outcome.session is not None
             notify(
                 outcome.registration,
@@ -123,6 +141,7 @@ def process_submission(
                 now=now,
                 settings=settings,
                 correlation_id=correlation_id,
+                changed_at=submission.submitted_at,
             )
     return outcomes
 
@@ -168,12 +187,16 @@ def _book_session(
     if not session.is_open_at(now):
         return _rejected(submission, session_id, "session closed")
 
-    status = RegistrationStatus.CONFIRMED
-    for attempt in range(MAX_ATTEMPTS):
+    status, queued, conflicts = RegistrationStatus.CONFIRMED, 0, 0
+    # A round lost to another booking (the place or the waitlist number taken) means progress
+    # elsewhere: those are bounded by MAX_ROUNDS; transaction conflicts by MAX_ATTEMPTS.
+    for _ in range(MAX_ROUNDS):
         registration = _registration(submission, session_id, status, now)
         try:
             expiration = retention.expiration(session, retention_days)
-            transact_write(table_name, _booking_transaction(table_name, registration, expiration))
+            order = Queued(submission.submitted_at, queued)
+            actions = _booking_transaction(table_name, registration, expiration, order)
+            transact_write(table_name, actions)
         except ClientError as exc:
             session_reason, registration_reason, *_ = cancellation_reasons(exc)
             if registration_reason["Code"] == CONDITION_FAILED:
@@ -181,17 +204,20 @@ def _book_session(
                 if existing:
                     return existing
             elif session_reason["Code"] == CONDITION_FAILED:
-                meta = session_reason.get("Item")
-                if not meta or deserialize({"M": meta}).get("status") not in _OPEN:
+                raw = session_reason.get("Item")
+                meta = deserialize({"M": raw}) if raw else {}
+                if meta.get("status") not in _OPEN:
                     return _rejected(submission, session_id, "session closed")
-                # Full (or, while joining the waiting list, a place came free): switch.
-                status = (
-                    RegistrationStatus.WAITLISTED
-                    if status is RegistrationStatus.CONFIRMED
-                    else RegistrationStatus.CONFIRMED
-                )
+                queued = int(meta.get(keys.WAITLIST_SEQUENCE, 0))
+                full = int(meta.get("confirmed", 0)) >= int(meta.get("capacity", 0))
+                # Full: join the waiting list (with the sequence just read); a place came free
+                # while joining it: take the place; still full: the sequence moved on, retry.
+                status = RegistrationStatus.WAITLISTED if full else RegistrationStatus.CONFIRMED
             elif any(r["Code"] == CONFLICT for r in (session_reason, registration_reason)):
-                time.sleep(random.uniform(0, 0.02 * 2**attempt))
+                conflicts += 1
+                if conflicts >= MAX_ATTEMPTS:
+                    break
+                back_off(conflicts)
             else:
                 raise
             continue
@@ -205,31 +231,55 @@ def _book_session(
     raise BookingContentionError(session_id)
 
 
+@dataclass(frozen=True)
+class Queued:
+    """Where a waitlisted registration joins the list: the request time and the session's
+    waitlist sequence as last read (the booking takes the next one, if it is still that)."""
+
+    submitted_at: datetime
+    last_sequence: int
+
+    @property
+    def sequence(self) -> int:
+        return self.last_sequence + 1
+
+
 def _booking_transaction(
-    table_name: str, registration: Registration, expiration: int | None = None
+    table_name: str,
+    registration: Registration,
+    expiration: int | None = None,
+    queued: Queued | None = None,
 ) -> list[dict[str, Any]]:
-    """Counter update on the session META + the registration (+ its waitlist entry)."""
+    """Counter update on the session META + the registration (+ its waitlist entry).
+
+    Joining the waiting list also takes the session's next waitlist sequence: ``ADD`` on the
+    META item, on condition that it is still ``queued.last_sequence`` (so two concurrent
+    bookings never share a number; the loser retries with the value it is told).
+    """
     confirm = registration.status is RegistrationStatus.CONFIRMED
-    capacity = (
-        "(attribute_not_exists(#confirmed) OR #confirmed < #capacity)"
-        if confirm
-        else "#confirmed >= #capacity"
-    )
-    counter = "confirmed" if confirm else "waitlisted"
+    names = {"#status": "status", "#confirmed": "confirmed", "#capacity": "capacity"}
+    values: dict[str, Any] = {":one": 1, ":open": _OPEN[0], ":live": _OPEN[1]}
+    if confirm:
+        capacity = "(attribute_not_exists(#confirmed) OR #confirmed < #capacity)"
+        update = "ADD #confirmed :one"
+    else:
+        queued = queued or Queued(registration.registered_at, 0)
+        names |= {"#waitlisted": "waitlisted", "#sequence": keys.WAITLIST_SEQUENCE}
+        capacity = "#confirmed >= #capacity AND " + (
+            "#sequence = :last" if queued.last_sequence else "attribute_not_exists(#sequence)"
+        )
+        if queued.last_sequence:
+            values[":last"] = queued.last_sequence
+        update = "ADD #waitlisted :one, #sequence :one"
     actions: list[dict[str, Any]] = [
         {
             "Update": {
                 "TableName": table_name,
                 "Key": {"PK": keys.session_pk(registration.session_id), "SK": keys.META},
-                "UpdateExpression": f"ADD #{counter} :one",
+                "UpdateExpression": update,
                 "ConditionExpression": f"#status IN (:open, :live) AND {capacity}",
-                "ExpressionAttributeNames": {
-                    "#status": "status",
-                    "#confirmed": "confirmed",
-                    "#capacity": "capacity",
-                    f"#{counter}": counter,
-                },
-                "ExpressionAttributeValues": {":one": 1, ":open": _OPEN[0], ":live": _OPEN[1]},
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         },
@@ -248,8 +298,10 @@ def _booking_transaction(
             }
         },
     ]
-    if not confirm:
-        waiting = waitlist_item(registration, expiration)
+    if queued is not None and not confirm:
+        waiting = waitlist_item(
+            registration, expiration, submitted_at=queued.submitted_at, sequence=queued.sequence
+        )
         actions.append({"Put": {"TableName": table_name, "Item": waiting}})
     return actions
 
@@ -268,7 +320,8 @@ def _existing(
             return None
         return _duplicate(submission, session.session_id, "registration cancelled since")
     if not replay:
-        return _duplicate(submission, session.session_id, "already registered")
+        held = _duplicate(submission, session.session_id, "already registered")
+        return replace(held, registration=registration, session=session)
     return BookingOutcome(
         session_id=session.session_id,
         reference=submission.reference,

@@ -3,9 +3,15 @@
 Cancelling (``/registrations/cancel``): the link's token (:mod:`shared.web.links`) names a
 registration by reference and session. One transaction marks it cancelled (condition: still
 confirmed or waitlisted, same reference) and gives back what it held: a place
-(``confirmed - 1``) or its waitlist entry (deleted, ``waitlisted - 1``). "Registration
-Cancelled" is then published once: ``cancellation_announced_at`` records it, so a request
-retried after a failed publication completes it. A replayed link changes nothing.
+(``confirmed - 1``) or its waitlist entry (deleted, ``waitlisted - 1``). The registrant is then
+told (once; a confirmed place's email carries the iTIP CANCEL that takes the event and its join
+link out of their calendar: :func:`shared.registrations.notification.tell_cancelled`) and
+"Registration Cancelled" is published once: ``cancellation_announced_at`` records both, so a
+request retried after a failure completes them. A replayed link changes nothing.
+
+Every path that ends a place goes through here: the link, an erasure
+(:mod:`shared.privacy.rights`, before it deletes the address) and an organiser's removal
+(:func:`remove`); a cancelled session tells its registrants through its notice.
 
 Promotion from the waiting list follows in :mod:`shared.registrations.waitlist`.
 """
@@ -28,6 +34,7 @@ from shared.platform.secrets import signing_keys
 from shared.platform.settings import Settings
 from shared.programme.models import AwareDatetime, Session, SessionId, SessionStatus
 from shared.programme.repository import SessionNotFoundError, get_session
+from shared.registrations import notification
 from shared.registrations.booking import MAX_ATTEMPTS, BookingContentionError
 from shared.registrations.models import Registration, RegistrationStatus
 from shared.registrations.store import (
@@ -127,7 +134,7 @@ def cancel(
     if cancelled is None:  # cancelled before (perhaps just now, by a concurrent request)
         linked = _linked(settings.table_name, claims)
         if linked.cancellation and not linked.announced:
-            _announce(settings, linked.registration, linked.cancellation, now, correlation_id)
+            _announce(settings, linked, linked.cancellation, now, correlation_id)
         return Cancellation(CancelOutcome.ALREADY_CANCELLED, linked.registration, session, None)
     logger.info(
         "Registration cancelled",
@@ -138,7 +145,7 @@ def cancel(
         },
     )
     registration = registration.model_copy(update={"status": _CANCELLED})
-    _announce(settings, registration, cancelled, now, correlation_id)
+    _announce(settings, LinkedRegistration(registration, session), cancelled, now, correlation_id)
     return Cancellation(CancelOutcome.CANCELLED, registration, session, cancelled.previous_status)
 
 
@@ -148,15 +155,42 @@ def cancel_registration(
     now: datetime,
     settings: Settings,
     correlation_id: str | None = None,
+    reason: str = "",
 ) -> CancelledData | None:
     """Cancel a registration found otherwise than by its link (an erasure:
-    :mod:`shared.privacy.rights`)
-    exactly as its link would: place or waitlist entry given back, "Registration Cancelled"
-    published (so the waiting list is promoted). None if it was cancelled already."""
+    :mod:`shared.privacy.rights`; an organiser's :func:`remove`) exactly as its link would:
+    place or waitlist entry given back, the registrant told (with ``reason``), "Registration
+    Cancelled" published (so the waiting list is promoted). None if it was cancelled already.
+    Raises :class:`RegistrationNotFoundError` if its session is gone."""
     cancelled = _cancel(settings.table_name, registration, now)
     if cancelled is not None:
+        try:
+            session = get_session(settings.table_name, registration.session_id).session
+        except SessionNotFoundError as exc:
+            raise RegistrationNotFoundError(registration.reference) from exc
         registration = registration.model_copy(update={"status": _CANCELLED})
-        _announce(settings, registration, cancelled, now, correlation_id)
+        linked = LinkedRegistration(registration, session)
+        _announce(settings, linked, cancelled, now, correlation_id, reason=reason)
+    return cancelled
+
+
+def remove(
+    session_id: str, email: str, *, reason: str, now: datetime, settings: Settings
+) -> CancelledData:
+    """An organiser ends ``email``'s place or waitlist entry in ``session_id``, saying why
+    (``reason``, told to the person with the calendar CANCEL); the waiting list is promoted.
+
+    Raises :class:`RegistrationNotFoundError` when the address holds nothing there now, and
+    :class:`SessionOverError` once the session has taken place.
+    """
+    registration = get_registration(settings.table_name, session_id, email)
+    if registration is None or registration.status is _CANCELLED:
+        raise RegistrationNotFoundError(session_id)
+    session = get_session(settings.table_name, session_id).session
+    _check_not_over(LinkedRegistration(registration, session), now)
+    cancelled = cancel_registration(registration, now=now, settings=settings, reason=reason)
+    if cancelled is None:  # cancelled meanwhile, by the person or another organiser
+        raise RegistrationNotFoundError(session_id)
     return cancelled
 
 
@@ -270,11 +304,23 @@ def _cancel_transaction(
 
 def _announce(
     settings: Settings,
-    registration: Registration,
+    linked: LinkedRegistration,
     cancelled: CancelledData,
     now: datetime,
     correlation_id: str | None,
+    *,
+    reason: str = "",
 ) -> None:
+    """Tell the registrant (once), publish "Registration Cancelled", mark both done."""
+    registration = linked.registration
+    notification.tell_cancelled(
+        registration,
+        linked.session,
+        previous_status=cancelled.previous_status,
+        cancelled_at=cancelled.cancelled_at,
+        reason=reason,
+        settings=settings,
+    )
     event = OutgoingEvent(
         source=SOURCE_REGISTRATIONS,
         detail_type=REGISTRATION_CANCELLED,

@@ -3,7 +3,8 @@ announced on the bus."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 
 from shared.mail import ics, sending, templates, unsubscribe
 from shared.platform.event_types import (
@@ -32,6 +33,12 @@ def send_key(registration: Registration) -> str:
     return f"registration-{status}#{session_id}#{registration.reference}"
 
 
+def resend_key(registration: Registration, asked_at: datetime) -> str:
+    """The send-once key of a status email sent again on a repeat submission at ``asked_at``:
+    one per registration (so per address and session) and clock hour (UTC)."""
+    return f"{send_key(registration)}#again-{asked_at.astimezone(UTC):%Y%m%dT%H}"
+
+
 def notify(
     registration: Registration,
     session: Session,
@@ -39,12 +46,74 @@ def notify(
     now: datetime,
     settings: Settings,
     correlation_id: str | None,
+    changed_at: datetime | None = None,
 ) -> None:
     """Email the registrant their current status (once), announce it, then mark it notified.
 
+    ``changed_at``: when the place was asked for (the submission's request time; default
+    ``now``), the time its calendar invitation tells of (:func:`shared.mail.ics.sequence_at`).
     Also sends the confirmation of a registrant promoted from the waiting list (see
     :mod:`shared.registrations.cancellation`): its send key differs from the waitlist email's.
     """
+    message = status_message(
+        registration, session, now=now, settings=settings, changed_at=changed_at
+    )
+    sending.send_once(
+        settings.table_name,
+        send_key(registration),
+        message,
+        configuration_set=settings.configuration_set,
+    )
+    event = OutgoingEvent(
+        source=SOURCE_REGISTRATIONS,
+        detail_type=(
+            REGISTRATION_CONFIRMED
+            if registration.status is RegistrationStatus.CONFIRMED
+            else REGISTRATION_WAITLISTED
+        ),
+        data={
+            "reference": registration.reference,
+            "session_id": session.session_id,
+            "status": registration.status.value,
+            "registered_at": registration.registered_at.isoformat(),
+        },
+        idempotency_key=send_key(registration),
+        correlation_id=correlation_id,
+    )
+    publish([event], settings.event_bus_name)
+    mark_notified(settings.table_name, registration, now)
+
+
+def resend(
+    registration: Registration,
+    session: Session,
+    *,
+    now: datetime,
+    asked_at: datetime,
+    settings: Settings,
+) -> sending.SendResult:
+    """Send a held registration's status email again (a repeat submission at ``asked_at``):
+    its own reference and links, the same invitation UID; at most once an hour
+    (:func:`resend_key`). Nothing is stored or announced."""
+    return sending.send_once(
+        settings.table_name,
+        resend_key(registration, asked_at),
+        status_message(registration, session, now=now, settings=settings, changed_at=asked_at),
+        configuration_set=settings.configuration_set,
+    )
+
+
+def status_message(
+    registration: Registration,
+    session: Session,
+    *,
+    now: datetime,
+    settings: Settings,
+    changed_at: datetime | None = None,
+) -> EmailMessage:
+    """The email telling ``registration`` its status: a confirmation (join link, ``.ics``
+    stamped ``changed_at``, default ``now``) or the waitlist email; both with the registrant's
+    cancel, unsubscribe and privacy links."""
     cancel_url = links.registrant_url(
         links.CANCEL,
         settings.public_base_url,
@@ -64,15 +133,13 @@ def notify(
             attendee_name=registration.full_name,
             organizer_email=settings.sender_email,
             organizer_name=sending.SENDER_NAME,
-            stamp=now,
+            stamp=changed_at or now,
             description=templates.calendar_description(registration, session),
         )
-        detail_type = REGISTRATION_CONFIRMED
     else:
         kind = "waitlist"
         content = templates.waitlist(registration, session, cancel_url)
-        detail_type = REGISTRATION_WAITLISTED
-    message = sending.build_message(
+    return sending.build_message(
         sender=settings.sender_email,
         recipient=registration.email,
         recipient_name=registration.full_name,
@@ -83,23 +150,52 @@ def notify(
         unsubscribe_url=unsubscribe.link_for(registration, session, settings=settings),
         privacy_url=data_link.link_for(registration, session, settings=settings),
     )
-    sending.send_once(
+
+
+def tell_cancelled(
+    registration: Registration,
+    session: Session,
+    *,
+    previous_status: RegistrationStatus,
+    cancelled_at: datetime,
+    reason: str,
+    settings: Settings,
+) -> sending.SendResult:
+    """Tell a registrant their place (or waitlist entry) has ended, once per registration.
+
+    A confirmed place's email carries an iTIP CANCEL for the invitation's UID, SEQUENCE from
+    ``cancelled_at`` (so above the invitation's), which removes the event and its join link
+    from their calendar. Essential mail: an unsubscribe does not stop it.
+    """
+    calendar = None
+    if previous_status is RegistrationStatus.CONFIRMED:
+        calendar = ics.invitation(
+            session,
+            attendee_email=registration.email,
+            attendee_name=registration.full_name,
+            organizer_email=settings.sender_email,
+            organizer_name=sending.SENDER_NAME,
+            stamp=cancelled_at,
+            method="CANCEL",
+        )
+    content = templates.place_cancelled(
+        registration, session, reason=reason, calendar=calendar is not None
+    )
+    message = sending.build_message(
+        sender=settings.sender_email,
+        recipient=registration.email,
+        recipient_name=registration.full_name,
+        content=content,
+        date=cancelled_at,
+        calendar=calendar,
+        calendar_method="CANCEL",
+        kind="place-cancelled",
+        unsubscribe_url=unsubscribe.link_for(registration, session, settings=settings),
+        privacy_url=data_link.link_for(registration, session, settings=settings),
+    )
+    return sending.send_once(
         settings.table_name,
-        send_key(registration),
+        f"place-cancelled#{session.session_id}#{registration.reference}",
         message,
         configuration_set=settings.configuration_set,
     )
-    event = OutgoingEvent(
-        source=SOURCE_REGISTRATIONS,
-        detail_type=detail_type,
-        data={
-            "reference": registration.reference,
-            "session_id": session.session_id,
-            "status": registration.status.value,
-            "registered_at": registration.registered_at.isoformat(),
-        },
-        idempotency_key=send_key(registration),
-        correlation_id=correlation_id,
-    )
-    publish([event], settings.event_bus_name)
-    mark_notified(settings.table_name, registration, now)

@@ -33,6 +33,9 @@ class WaitlistEntry(BaseModel):
     email: str
     reference: str
     joined_at: datetime
+    """When the API accepted the submission (its ``submitted_at``, to the millisecond)."""
+    sequence: int = 0
+    """The session's waitlist number, taken atomically at booking: breaks ties in time."""
 
 
 def registration_item(registration: Registration, expiration: int | None = None) -> dict[str, Any]:
@@ -52,7 +55,14 @@ def registration_item(registration: Registration, expiration: int | None = None)
     }
 
 
-def waitlist_item(registration: Registration, expiration: int | None = None) -> dict[str, Any]:
+def waitlist_item(
+    registration: Registration,
+    expiration: int | None = None,
+    *,
+    submitted_at: datetime,
+    sequence: int,
+) -> dict[str, Any]:
+    """The waitlist entry of ``registration``, in the order of :func:`keys.waitlist_gsi2sk`."""
     email = normalise_email(registration.email)
     ttl = {} if expiration is None else {retention.TTL_ATTRIBUTE: expiration}
     return {
@@ -60,12 +70,13 @@ def waitlist_item(registration: Registration, expiration: int | None = None) -> 
         "PK": keys.session_pk(registration.session_id),
         "SK": keys.waitlist_sk(email),
         "GSI2PK": keys.waitlist_gsi2pk(registration.session_id),
-        "GSI2SK": keys.waitlist_gsi2sk(registration.registered_at, email),
+        "GSI2SK": keys.waitlist_gsi2sk(submitted_at, sequence),
         "type": "waitlist",
         "session_id": registration.session_id,
         "email": email,
         "reference": registration.reference,
-        "joined_at": registration.registered_at.isoformat(),
+        "joined_at": submitted_at.isoformat(),
+        "sequence": sequence,
     }
 
 
@@ -100,7 +111,7 @@ def reference_registrations(table_name: str, reference: str) -> list[Registratio
 
 
 def waitlist(table_name: str, session_id: str) -> list[WaitlistEntry]:
-    """The waiting list of a session, first come first."""
+    """The waiting list of a session, first come first (request time, then sequence)."""
     condition = Key("GSI2PK").eq(keys.waitlist_gsi2pk(session_id))
     items = query_items(table_name, IndexName="GSI2", KeyConditionExpression=condition)
     return [WaitlistEntry.model_validate(i) for i in items]

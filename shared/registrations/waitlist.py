@@ -1,7 +1,15 @@
 """Promotion from the waiting list: free places go to the first waiting registrants, in order.
 
+The order is first come, first served: the order in which the API accepted the submissions
+(request time to the millisecond, then the session's waitlist sequence taken at booking:
+:func:`shared.platform.keys.waitlist_gsi2sk`). A place is never given to someone who cannot be
+told: an address that hard-bounced or complained (:func:`shared.mail.suppression.unreachable`)
+is passed over and stays on the list, marked (:func:`listing`); an unsubscribe stops notices
+only, so an unsubscribed registrant is promoted and gets the (essential) confirmation.
+
 On "Registration Cancelled" (and whenever a place is freed): while the session is open with a
-free place and a waiting list, the first entry (GSI2, in order) is promoted in one transaction:
+free place and a waiting list, the first reachable entry (GSI2, in order) is promoted in one
+transaction:
 entry deleted, ``waitlisted - 1``, ``confirmed + 1`` (condition ``confirmed < capacity``,
 session open), registration waitlisted -> confirmed, and a promotion notice written
 (:mod:`shared.platform.keys`). The registrant then gets a confirmation with the join link and
@@ -15,12 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from shared.mail import suppression
 from shared.mail.sending import SendInProgressError
 from shared.platform import keys
 from shared.platform.clients import table, transact_write
@@ -42,6 +52,7 @@ from shared.registrations.store import (
     meta_key,
     query_items,
     registration_key,
+    waitlist,
     waitlist_entry_key,
 )
 
@@ -101,6 +112,9 @@ def _promote(
         ):
             past = position  # left the list meanwhile (the index lags the table)
             continue
+        if suppression.unreachable(table_name, entry.email):
+            past = position  # could never be told: stays on the list, passed over
+            continue
         promoted = registration.model_copy(update={"status": _CONFIRMED})
         try:
             expiration = retention.expiration(session, retention_days)
@@ -121,6 +135,30 @@ def _promote(
             continue  # taken or cancelled meanwhile: look again
         failed = 0
         yield promoted, session
+
+
+@dataclass(frozen=True)
+class WaitingPlace:
+    """One line of a session's waiting list, as organisers see it."""
+
+    position: int
+    """1 for the first in line."""
+    entry: WaitlistEntry
+    reach: str
+    """``""`` when every email reaches the person, else why not: ``bounced`` or ``complained``
+    (no email; promotion passes them over) or ``unsubscribed`` (from notices only)."""
+
+
+def listing(table_name: str, session_id: str) -> list[WaitingPlace]:
+    """The session's waiting list in promotion order, with who can be reached (module doc)."""
+    entries = waitlist(table_name, session_id)
+    known = suppression.lookup(table_name, [e.email for e in entries])
+    return [
+        WaitingPlace(
+            n, entry, known.reasons[entry.email].value if entry.email in known.reasons else ""
+        )
+        for n, entry in enumerate(entries, start=1)
+    ]
 
 
 def _first_waiting(

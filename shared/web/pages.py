@@ -147,7 +147,8 @@ def confirmation_page(reference: str, sessions: Sequence[Session]) -> str:
         f"<p>Your reference is <strong>{escape(reference)}</strong>.</p>\n"
         f"<p>You asked to join:</p>\n<ul>{items}</ul>\n"
         "<p>We will email you a confirmation with the joining link and a calendar invitation. "
-        "If a session is fully booked you will be put on its waiting list and told by email.</p>",
+        "If a session is fully booked you will be put on its waiting list and told by email. "
+        "If you were already registered, we email you your details again instead.</p>",
     )
 
 
@@ -272,10 +273,14 @@ def unsubscribe_page(token: str) -> str:
     """The step before unsubscribing: what it does, and a button that posts the link back."""
     action = escape(f"unsubscribe?{urlencode({'token': token})}", quote=True)
     body = (
-        "<h1>Stop emails from the Knowledge Building Series?</h1>\n"
-        "<p>You will receive no more emails from us: no confirmations, reminders, join links, "
-        "notices of changes or materials, for any session.</p>\n"
-        "<p>Your registrations are kept. If you register again later, emails start again.</p>\n"
+        "<h1>Stop notices from the Knowledge Building Series?</h1>\n"
+        "<p>You will receive no more notices from us: no reminders, live notices, follow-ups, "
+        "materials announcements or other messages from the organisers, for any session.</p>\n"
+        "<p>Essential emails about a place you hold or asked for still come: confirmations, "
+        "waiting-list news and places offered to you, cancellations of your place, and sessions "
+        "rescheduled or cancelled, with their calendar updates. To stop those, cancel your "
+        "registration.</p>\n"
+        "<p>Your registrations are kept. If you register again later, notices start again.</p>\n"
         f'<form method="post" action="{action}">\n'
         f'<input type="hidden" name="token" value="{escape(token)}">\n'
         '<button type="submit">Unsubscribe</button>\n</form>\n'
@@ -289,13 +294,14 @@ UNSUBSCRIBED = Notice(
     200,
     "unsubscribed",
     "You are unsubscribed",
-    "We will send you no more emails. If you register again later, emails start again.",
+    "We will send you no more notices; essential emails about a place you hold or asked for "
+    "still come. If you register again later, notices start again.",
 )
 ALREADY_UNSUBSCRIBED = Notice(
     200,
     "already_unsubscribed",
     "You are unsubscribed",
-    f"We already send no emails to this address. {UNCHANGED}",
+    f"We already send no notices to this address. {UNCHANGED}",
 )
 UNSUBSCRIBE_MISSING = Notice(
     400,
@@ -370,6 +376,9 @@ def privacy_page(token: str, retention_days: int) -> str:
         "<p>We hold your name, email address, organisation, country and the details of your "
         "registrations, only to run the series, and delete them "
         f"{retention_days} days after each session.</p>\n"
+        "<p>Unsubscribing stops notices (reminders, live notices, follow-ups, materials, "
+        "organisers' messages); essential emails about a place you hold or asked for still "
+        "come. A hard bounce or a complaint stops every email.</p>\n"
         '<form method="post" action="privacy/export">\n'
         f'<input type="hidden" name="token" value="{escape(token)}">\n'
         '<button type="submit">Download my data (JSON)</button>\n</form>\n'

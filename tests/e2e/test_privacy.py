@@ -81,7 +81,10 @@ def test_export_then_erase_by_command_and_by_link_leave_no_trace(
     # And erases it: then no copy of her emails is left, nor anything in moto's memory.
     erased = kbs("registrants", "erase", ERIN, "--local", data_dir)
     assert erased.returncode == 0, erased.stderr
-    assert "erased: 2 registration(s)" in erased.stdout and "2 outbox cop" in erased.stdout
+    assert "erased: 2 registration(s)" in erased.stdout
+    # Her two confirmations, and any of the two calendar CANCELs (sent before her address went)
+    # the outbox had written by then; the rest it never writes.
+    assert re.search(r", [234] outbox cop", erased.stdout), erased.stdout
     assert recipients(stack) == [OLAF]
     wait_for(
         lambda: ERIN not in moto_state(stack) and ERIN_NAME.lower() not in moto_state(stack),

@@ -77,9 +77,16 @@ def test_the_link_in_a_confirmation_frees_the_place_for_the_first_waitlisted(
     assert done.status == 200, done.body[:300]
     assert "Registration cancelled" in done.body.decode()
 
-    # Then the registrant first on the waiting list gets a confirmation with the invitation.
-    promoted = wait_for(lambda: outbox(stack)[11:], timeout=30, what="the promotion email")
-    (confirmation,) = promoted
+    # Then the registrant is told, with the calendar CANCEL of their invitation, and the first
+    # on the waiting list gets a confirmation with the invitation.
+    after = wait_for(
+        lambda: len(outbox(stack)) == 13 and outbox(stack)[11:], timeout=30, what="two emails"
+    )
+    (told,) = [m for m in after if m["X-KBS-Kind"] == "place-cancelled"]
+    assert recipient(told) == recipient(cancelling)
+    cancel = [p for p in told.walk() if p.get_content_type() == "text/calendar"]
+    assert len(cancel) == 1 and "METHOD:CANCEL" in cancel[0].get_content()
+    (confirmation,) = [m for m in after if m is not told]
     assert recipient(confirmation) == waiting
     assert confirmation["X-KBS-Kind"] == "confirmation"
     assert session["title"] in confirmation["Subject"]
@@ -95,4 +102,4 @@ def test_the_link_in_a_confirmation_frees_the_place_for_the_first_waitlisted(
     again = http("POST", action, urllib.parse.urlencode({"token": token}).encode(), FORM)
     assert again.status == 200 and "Already cancelled" in again.body.decode()
     time.sleep(3 * POLL_SECONDS)
-    assert len(outbox(stack)) == 12
+    assert len(outbox(stack)) == 13

@@ -1,5 +1,5 @@
 """End to end on ``kbs serve``: the one-click unsubscribe of a confirmation ``.eml`` stops later
-email to that address.
+notices to that address, and essential mail still reaches it.
 
 confirmation .eml --List-Unsubscribe URL, POST "List-Unsubscribe=One-Click" (RFC 8058)-->
 unsubscribe fn --> suppression; ``kbs sessions cancel`` --> notice to the others only
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
@@ -30,7 +31,7 @@ def recipient(message: EmailMessage) -> str:
     return str(message["To"].addresses[0].addr_spec)
 
 
-def test_one_click_from_the_eml_header_stops_later_notices_to_that_address(stack: Served) -> None:
+def test_one_click_from_the_eml_header_stops_notices_but_not_essential_mail(stack: Served) -> None:
     local = ("--local", str(stack.data_dir))
     imported = kbs("sessions", "import", str(EVENTS / "programme.sample.json"), *local)
     assert imported.returncode == 0, imported.stderr
@@ -58,12 +59,20 @@ def test_one_click_from_the_eml_header_stops_later_notices_to_that_address(stack
     assert done.status == 200, done.body[:300]
     assert done.json()["status"] == "unsubscribed"
 
-    # Then a later notice (the session is cancelled) reaches only the one who stayed
-    cancelled = kbs("sessions", "cancel", session["session_id"], "--reason", "Test", *local)
-    assert cancelled.returncode == 0, cancelled.stderr
-    notices = wait_for(lambda: outbox(stack)[2:], timeout=60, what="the cancellation notice")
+    # Then a later notice (the 24-hour reminder) reaches only the one who stayed ...
+    start = datetime.fromisoformat(session["start"])
+    ticked = kbs("tick", "--at", (start - timedelta(hours=24)).isoformat(), *local)
+    assert ticked.returncode == 0, ticked.stderr
+    wait_for(lambda: outbox(stack)[2:], timeout=60, what="the reminder")
     time.sleep(4 * POLL_SECONDS)  # anything else would have been written by now
     notices = outbox(stack)[2:]
-    assert [(recipient(m), m["X-KBS-Kind"]) for m in notices] == [(STAYING, "cancellation")]
+    assert [(recipient(m), m["X-KBS-Kind"]) for m in notices] == [(STAYING, "reminder-24h")]
+    # ... while essential mail about the place they hold (the session cancelled) reaches both.
+    cancelled = kbs("sessions", "cancel", session["session_id"], "--reason", "Test", *local)
+    assert cancelled.returncode == 0, cancelled.stderr
+    wait_for(lambda: len(outbox(stack)) == 5, timeout=60, what="the cancellation notices")
+    time.sleep(4 * POLL_SECONDS)
+    essential = sorted((recipient(m), m["X-KBS-Kind"]) for m in outbox(stack)[3:])
+    assert essential == [(LEAVING, "cancellation"), (STAYING, "cancellation")]
     listed = kbs("suppressions", "list", *local)
     assert listed.returncode == 0 and LEAVING in listed.stdout and "unsubscribed" in listed.stdout

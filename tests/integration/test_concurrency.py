@@ -282,9 +282,15 @@ def test_concurrent_cancellations_fill_freed_places_from_the_waiting_list_in_ord
 
     # One confirmation per promoted registrant (a leaver promoted just before leaving may have
     # had one too), with the join link; nothing to anyone else.
-    messages = [
+    # Everyone who cancelled or left was told so, once.
+    everything = [
         message_from_string(m.raw_data, policy=policy.default) for m in sent()[sent_before:]
     ]
+    told = Counter(
+        m["To"].addresses[0].addr_spec for m in everything if m["X-KBS-Kind"] == "place-cancelled"
+    )
+    assert told == dict.fromkeys([*places[:cancelling], *leaving], 1)
+    messages = [m for m in everything if m["X-KBS-Kind"] != "place-cancelled"]
     recipients = Counter(m["To"].addresses[0].addr_spec for m in messages)
     assert set(recipients.values()) == {1}
     assert set(promoted) <= set(recipients) <= {*promoted, *leaving}

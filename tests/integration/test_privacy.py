@@ -184,6 +184,7 @@ def booked(aws: None) -> Bus:
             "SK": keys.SUPPRESSION_SK,
             "email": ERIN,
             "reason": "complained",
+            "suppressed_at": BOOKED_AT.isoformat(),
         }
     )
     bus.received()  # forget the booking announcements

@@ -254,7 +254,9 @@ def test_a_confirmed_registrant_cancels_by_link_and_the_first_waitlisted_is_prom
     assert (claims.reference, claims.session_id) == ("KBS-SELF-0003", SESSION_ID)
     (confirmed,) = full.received("Registration Confirmed")
     assert confirmed["detail"]["data"]["reference"] == "KBS-SELF-0003"
-    assert len(sent_emails()) == 5  # nothing to anyone else
+    (told,) = emails_to(FIRST)[1:]  # the cancelled registrant: its calendar CANCEL
+    assert told["X-KBS-Kind"] == "place-cancelled" and "METHOD:CANCEL" in str(calendar_of(told))
+    assert len(sent_emails()) == 6  # nothing to anyone else
     assert not [i for i in snapshot() if str(i["SK"]).startswith(keys.PROMOTION_SK_PREFIX)]
     logged = " ".join(str(vars(r)) for r in caplog.records)
     assert "Registration cancelled" in logged and "Waitlisted registrant promoted" in logged
@@ -437,7 +439,9 @@ def test_a_waitlisted_registrant_leaves_the_list_and_is_never_promoted(full: Bus
     assert status_of(FOURTH) is RegistrationStatus.CONFIRMED
     assert status_of(THIRD) is RegistrationStatus.CANCELLED
     assert counters() == (2, 0) and waiting() == []
-    assert len(emails_to(THIRD)) == 1  # only the waitlist notice, from before
+    # The waitlist notice from before, and word that they left (no calendar: they had none).
+    assert [m["X-KBS-Kind"] for m in emails_to(THIRD)] == ["waitlist", "place-cancelled"]
+    assert calendar_of(emails_to(THIRD)[1]) is None
     assert [m["X-KBS-Kind"] for m in emails_to(FOURTH)] == ["waitlist", "confirmation"]
 
 
@@ -461,7 +465,8 @@ def test_a_registrant_who_cancels_before_their_promotion_email_gets_none(
 
     assert promote(first_cancel, second_cancel) == []  # the redelivery and the new event
 
-    assert len(emails_to(THIRD)) == 1  # nothing after cancelling
+    # No promotion email after cancelling: only word of the cancellation they asked for.
+    assert [m["X-KBS-Kind"] for m in emails_to(THIRD)] == ["waitlist", "place-cancelled"]
     assert status_of(FOURTH) is RegistrationStatus.CONFIRMED
     assert [m["X-KBS-Kind"] for m in emails_to(FOURTH)] == ["waitlist", "confirmation"]
     assert counters() == (2, 0)

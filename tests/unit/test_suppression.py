@@ -3,9 +3,13 @@ unsubscribe headers ``sending.build_message`` writes (moto for DynamoDB and SES)
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shared.mail import feedback, sending, suppression
 from shared.mail.suppression import Reason
@@ -71,11 +75,18 @@ def test_given_a_batch_snapshot_then_it_answers_for_the_addresses_it_covers(aws:
 
     # Suppressed after the snapshot was read: the snapshot answers for what it covers ...
     suppression.suppress(TABLE_NAME, "here@example.org", Reason.UNSUBSCRIBED, AT)
-    assert suppression.blocked(TABLE_NAME, ["here@example.org"], known) == ""
-    assert suppression.blocked(TABLE_NAME, ["gone@example.org"], known) == "bounced"
+    notice = suppression.MessageClass.NOTICE
+    assert suppression.blocked(TABLE_NAME, ["here@example.org"], known, message_class=notice) == ""
+    assert (
+        suppression.blocked(TABLE_NAME, ["gone@example.org"], known, message_class=notice)
+        == "bounced"
+    )
     # ... and anything it does not cover is read now
     suppression.suppress(TABLE_NAME, "other@example.org", Reason.UNSUBSCRIBED, AT)
-    assert suppression.blocked(TABLE_NAME, ["other@example.org"], known) == "unsubscribed"
+    assert (
+        suppression.blocked(TABLE_NAME, ["other@example.org"], known, message_class=notice)
+        == "unsubscribed"
+    )
     assert suppression.lookup(TABLE_NAME, []).covered == frozenset()
 
 
@@ -96,3 +107,52 @@ def test_feedback_addresses_are_canonical_and_junk_is_skipped() -> None:
     assert address(" buyer@example.org ") == "buyer@example.org"
     assert address("not an address") == ""
     assert address("") == ""
+
+
+ALL_KINDS = [
+    *suppression.ESSENTIAL_KINDS,
+    "reminder-24h",
+    "reminder-1h",
+    "live",
+    "follow-up",
+    "materials",
+    "organiser-message",
+    "",
+]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    reason=st.sampled_from([None, *Reason]),
+    kind=st.sampled_from(ALL_KINDS),
+    n=st.integers(min_value=0, max_value=10**6),
+)
+def test_an_unsubscribe_stops_notices_only_a_bounce_or_complaint_stops_everything(
+    aws: None, reason: Reason | None, kind: str, n: int
+) -> None:
+    """Through ``send_once`` (the one place): each kind of email against each suppression."""
+    recipient = f"person.{n}.{kind or 'none'}@example.org"
+    suppression.lift(TABLE_NAME, recipient)
+    if reason is not None:
+        suppression.suppress(TABLE_NAME, recipient, reason, AT)
+    built = sending.build_message(
+        sender=SENDER,
+        recipient=recipient,
+        recipient_name="Marta Novák",
+        content=EmailContent("Subject", "Dear Marta,\n", "<p>Hi</p>"),
+        date=AT,
+        kind=kind,
+    )
+    result = sending.send_once(TABLE_NAME, f"k#{uuid.uuid4()}", built)
+    essential = kind in suppression.ESSENTIAL_KINDS
+    stopped = reason in (Reason.BOUNCED, Reason.COMPLAINED) or (
+        reason is Reason.UNSUBSCRIBED and not essential
+    )
+    assert result.sent_now is not stopped
+    assert result.suppressed == (reason.value if stopped and reason else "")
+    cls = suppression.message_class(kind)
+    assert cls is (
+        suppression.MessageClass.ESSENTIAL if essential else suppression.MessageClass.NOTICE
+    )
