@@ -1,21 +1,25 @@
 """Email bodies (plain text and HTML) for registrants.
 
-Every value that comes from a person (names, titles, links) is HTML-escaped in the HTML part.
+Each email is a list of blocks (paragraphs, links, the session set apart), written once here and
+laid out by two templates in ``shared/mail/templates/``: ``email.txt`` for the text part and
+``email.html`` for the HTML part, where Jinja2 escapes every value (names, titles, links).
 Times are shown in the registrant's time zone when they gave one, else the session's, and
 always name the zone.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shared.platform.rendering import render
 from shared.programme.models import Session
 from shared.registrations.models import Registration
 
+_HERE = "shared.mail"  # the package whose templates/ folder holds the layouts
 SERIES = "Knowledge Building Series"
 EN_DASH = "\u2013"
 SIGNATURE = ("Kind regards,", f"The {SERIES} team", "Electronics Watch")
@@ -47,6 +51,7 @@ class EmailContent:
 class Link:
     """A paragraph ending in a link: ``label`` then the URL."""
 
+    kind: ClassVar[str] = "link"
     label: str
     url: str
 
@@ -55,6 +60,7 @@ class Link:
 class SessionBlock:
     """The session title and time, set apart from the prose."""
 
+    kind: ClassVar[str] = "session"
     title: str
     when: str
 
@@ -311,14 +317,7 @@ UNSUBSCRIBE_LABEL = (
 def with_unsubscribe(content: EmailContent, url: str) -> EmailContent:
     """``content`` with the unsubscribe link as its footer
     (:func:`shared.mail.sending.build_message`)."""
-    href = html.escape(url, quote=True)
-    footer = (
-        '<hr><p style="font-size:0.85em;color:#555">'
-        f'{html.escape(UNSUBSCRIBE_LABEL)} <a href="{href}">Unsubscribe</a></p>\n'
-    )
-    page = content.html.replace("</body>", f"{footer}</body>", 1)
-    text = f"{content.text}\n--\n{UNSUBSCRIBE_LABEL}\n{url}\n"
-    return EmailContent(subject=content.subject, text=text, html=page)
+    return _with_footer(content, UNSUBSCRIBE_LABEL, url, link="Unsubscribe", rule=True)
 
 
 PRIVACY_LABEL = "To see the personal data we hold about you, or to have it erased:"
@@ -327,13 +326,17 @@ PRIVACY_LABEL = "To see the personal data we hold about you, or to have it erase
 def with_privacy_link(content: EmailContent, url: str) -> EmailContent:
     """``content`` with the "your data" link (:mod:`shared.privacy.rights`) at the end of its
     footer."""
-    href = html.escape(url, quote=True)
-    footer = (
-        '<p style="font-size:0.85em;color:#555">'
-        f'{html.escape(PRIVACY_LABEL)} <a href="{href}">Your data</a></p>\n'
-    )
-    page = content.html.replace("</body>", f"{footer}</body>", 1)
-    text = f"{content.text}{PRIVACY_LABEL}\n{url}\n"
+    return _with_footer(content, PRIVACY_LABEL, url, link="Your data", rule=False)
+
+
+def _with_footer(
+    content: EmailContent, label: str, url: str, *, link: str, rule: bool
+) -> EmailContent:
+    """``label`` and ``url`` appended to the text part, and before ``</body>`` of the HTML part
+    (after a rule if ``rule``: the first footer line)."""
+    footer = {"label": label, "url": url, "link": link, "rule": rule}
+    page = content.html.replace("</body>", render(_HERE, "footer.html", **footer) + "</body>", 1)
+    text = content.text + render(_HERE, "footer.txt", **footer)
     return EmailContent(subject=content.subject, text=text, html=page)
 
 
@@ -344,32 +347,12 @@ def _materials(materials: Sequence[Material], heading: str) -> list[Block]:
 
 
 def _render(subject: str, name: str, blocks: list[Block]) -> EmailContent:
-    text_parts = [f"Dear {name},"]
-    html_parts = [f"<p>Dear {html.escape(name)},</p>"]
-    for block in blocks:
-        if isinstance(block, SessionBlock):
-            text_parts.append(f"    {block.title}\n    {block.when}")
-            html_parts.append(
-                f'<p style="margin-left:1.5em"><strong>{html.escape(block.title)}</strong>'
-                f"<br>{html.escape(block.when)}</p>"
-            )
-        elif isinstance(block, Link):
-            href = html.escape(block.url, quote=True)
-            text_parts.append(f"{block.label}\n{block.url}")
-            html_parts.append(f'<p>{html.escape(block.label)}<br><a href="{href}">{href}</a></p>')
-        else:
-            text_parts.append(block)
-            html_parts.append(f"<p>{html.escape(block)}</p>")
-    text_parts.append("\n".join(SIGNATURE))
-    html_parts.append("<p>" + "<br>".join(html.escape(line) for line in SIGNATURE) + "</p>")
-    body = "\n".join(html_parts)
-    page = (
-        '<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8">'
-        f"<title>{html.escape(subject)}</title></head>\n"
-        f'<body style="font-family:Arial,Helvetica,sans-serif;line-height:1.5">\n{body}\n'
-        "</body>\n</html>\n"
+    context = {"subject": subject, "name": name, "blocks": blocks, "signature": SIGNATURE}
+    return EmailContent(
+        subject=subject,
+        text=render(_HERE, "email.txt", **context),
+        html=render(_HERE, "email.html", **context),
     )
-    return EmailContent(subject=subject, text="\n\n".join(text_parts) + "\n", html=page)
 
 
 def _date(moment: datetime) -> str:
