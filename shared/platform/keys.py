@@ -22,6 +22,7 @@ Access patterns (all Query or GetItem, never Scan):
 | an address's suppression (each send) | GetItem  PK=SUPPRESSED#{email}  SK=SUPPRESSION          |
 | suppressions, oldest first           | Query GSI1  GSI1PK=SUPPRESSIONS  (GSI1SK = at#email)    |
 | an address erased (each submission)  | GetItem  PK=ERASED#{sha256(email)}  SK=ERASURE          |
+| a cap's count in a window (API)      | UpdateItem PK=CAP#{scope}#{sha256}  SK={window start}   |
 
 Email addresses in keys are always the canonical lower-case form.
 
@@ -68,6 +69,11 @@ counters
 - Erasure tombstone ``PK=ERASED#{digest} SK=ERASURE`` (:mod:`shared.privacy.erasures`): when an
   address was erased, keyed by a SHA-256 digest of it, so a replayed older submission is
   dropped; expires after the replay window. No address.
+- Cap count ``PK=CAP#{scope}#{digest} SK={window start}`` (:mod:`shared.registrations.caps`):
+  ``count``, the submissions the API accepted in that window (a UTC day for ``address``, keyed
+  by the SHA-256 of the canonical address; a UTC hour for ``client``, the SHA-256 of the source
+  IP), written by one conditional ``UpdateItem`` (``ADD``) per submission; expires a day after
+  its window. No address, no IP.
 """
 
 from __future__ import annotations
@@ -167,3 +173,11 @@ def erasure_pk(digest: str) -> str:
 
 def suppressions_gsi1sk(suppressed_at: datetime, email_key: str) -> str:
     return f"{sortable_time(suppressed_at)}#{email_key}"
+
+
+def cap_pk(scope: str, digest: str) -> str:
+    return f"CAP#{scope}#{digest}"
+
+
+def cap_sk(window_start: datetime) -> str:
+    return sortable_time(window_start)

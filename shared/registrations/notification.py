@@ -4,6 +4,7 @@ announced on the bus."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 
 from shared.mail import ics, sending, templates, unsubscribe
 from shared.platform.event_types import (
@@ -45,6 +46,35 @@ def notify(
     Also sends the confirmation of a registrant promoted from the waiting list (see
     :mod:`shared.registrations.cancellation`): its send key differs from the waitlist email's.
     """
+    message = render(registration, session, now=now, settings=settings)
+    sending.send_once(
+        settings.table_name,
+        send_key(registration),
+        message,
+        configuration_set=settings.configuration_set,
+    )
+    confirmed = registration.status is RegistrationStatus.CONFIRMED
+    event = OutgoingEvent(
+        source=SOURCE_REGISTRATIONS,
+        detail_type=REGISTRATION_CONFIRMED if confirmed else REGISTRATION_WAITLISTED,
+        data={
+            "reference": registration.reference,
+            "session_id": session.session_id,
+            "status": registration.status.value,
+            "registered_at": registration.registered_at.isoformat(),
+        },
+        idempotency_key=send_key(registration),
+        correlation_id=correlation_id,
+    )
+    publish([event], settings.event_bus_name)
+    mark_notified(settings.table_name, registration, now)
+
+
+def render(
+    registration: Registration, session: Session, *, now: datetime, settings: Settings
+) -> EmailMessage:
+    """The status email for ``registration``: ``confirmation`` (with the ``.ics`` invitation) or
+    ``waitlist``, each with its signed cancel, unsubscribe and "your data" links."""
     cancel_url = links.registrant_url(
         links.CANCEL,
         settings.public_base_url,
@@ -67,12 +97,10 @@ def notify(
             stamp=now,
             description=templates.calendar_description(registration, session),
         )
-        detail_type = REGISTRATION_CONFIRMED
     else:
         kind = "waitlist"
         content = templates.waitlist(registration, session, cancel_url)
-        detail_type = REGISTRATION_WAITLISTED
-    message = sending.build_message(
+    return sending.build_message(
         sender=settings.sender_email,
         recipient=registration.email,
         recipient_name=registration.full_name,
@@ -83,23 +111,3 @@ def notify(
         unsubscribe_url=unsubscribe.link_for(registration, session, settings=settings),
         privacy_url=data_link.link_for(registration, session, settings=settings),
     )
-    sending.send_once(
-        settings.table_name,
-        send_key(registration),
-        message,
-        configuration_set=settings.configuration_set,
-    )
-    event = OutgoingEvent(
-        source=SOURCE_REGISTRATIONS,
-        detail_type=detail_type,
-        data={
-            "reference": registration.reference,
-            "session_id": session.session_id,
-            "status": registration.status.value,
-            "registered_at": registration.registered_at.isoformat(),
-        },
-        idempotency_key=send_key(registration),
-        correlation_id=correlation_id,
-    )
-    publish([event], settings.event_bus_name)
-    mark_notified(settings.table_name, registration, now)
