@@ -30,6 +30,12 @@ REFUND = "Your refund is ready: https://refund.example.net/claim"
 ENCODED = "=?utf-8?q?Eve=0D=0ABcc=3A_x=40evil.example?="
 
 
+@pytest.fixture
+def bus(api: Capture) -> Capture:  # noqa: F811 - fixture
+    """The sample programme on moto, and the events the API publishes."""
+    return api
+
+
 def from_ip(event: dict[str, Any], ip: str) -> dict[str, Any]:
     event["requestContext"]["http"]["sourceIp"] = ip
     return event
@@ -54,14 +60,14 @@ def use_caps(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
 # --- item 1: user text never shapes an email's headers ---------------------------------------
 
 
-def test_the_encoded_word_name_is_refused_at_the_form(api: Capture) -> None:
+def test_the_encoded_word_name_is_refused_at_the_form(bus: Capture) -> None:
     reply = call(form_post(full_name=ENCODED, email=STRANGER))
 
     assert reply.status == 400
     assert reply.json()["errors"] == {
         "full_name": "Full name must not contain encoded text such as =?utf-8?q?...?=."
     }
-    assert api.events() == []
+    assert bus.events() == []
 
 
 @pytest.mark.parametrize(
@@ -74,12 +80,12 @@ def test_the_encoded_word_name_is_refused_at_the_form(api: Capture) -> None:
     ],
 )
 def test_a_submission_accepted_before_the_fix_is_emailed_to_exactly_its_address(
-    api: Capture, name: str
+    bus: Capture, name: str
 ) -> None:
     """An older "Registration Submitted" (replayed from the bus archive) still holds such a
     name: the place is booked and the email goes out, to exactly one recipient."""
     assert call(form_post()).status == 202
-    [submitted] = api.events()
+    [submitted] = bus.events()
     submitted["detail"]["data"]["full_name"] = name
     address = submitted["detail"]["data"]["email"]
 
@@ -106,14 +112,14 @@ def test_a_submission_accepted_before_the_fix_is_emailed_to_exactly_its_address(
     ],
 )
 def test_a_link_in_an_echoed_field_is_refused_and_nobody_is_emailed(
-    api: Capture, field: str, value: str
+    bus: Capture, field: str, value: str
 ) -> None:
     reply = call(form_post(email=STRANGER, **{field: value}))
 
     assert reply.status == 400
     [message] = reply.json()["errors"].values()
     assert "must not contain web or email addresses" in message
-    assert api.events() == []
+    assert bus.events() == []
     assert sent_emails() == []
 
 
@@ -121,19 +127,19 @@ def test_a_link_in_an_echoed_field_is_refused_and_nobody_is_emailed(
     ("field", "value"),
     [("full_name", "J.R. Smith"), ("organisation", "Procurement.ie"), ("role", "St. Gallen")],
 )
-def test_real_names_with_dots_pass(api: Capture, field: str, value: str) -> None:
+def test_real_names_with_dots_pass(bus: Capture, field: str, value: str) -> None:
     assert call(form_post(**{field: value})).status == 202
-    [published] = api.events()
+    [published] = bus.events()
     assert published["detail"]["data"][field] == value
 
 
 def test_one_address_gets_at_most_five_submissions_a_day_then_429(
-    api: Capture, capsys: pytest.CaptureFixture[str]
+    bus: Capture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # From five different clients, each for every open session: each counts once.
     for n in range(5):
         assert call(from_ip(json_post(email=STRANGER), f"198.51.100.{n}")).status == 202
-    assert len(api.events()) == 5
+    assert len(bus.events()) == 5
     capsys.readouterr()
 
     refused = call(from_ip(json_post(email=STRANGER.upper()), "203.0.113.9"))
@@ -144,7 +150,7 @@ def test_one_address_gets_at_most_five_submissions_a_day_then_429(
         "Nothing was recorded; please try again tomorrow (UTC)."
     }
     assert 0 < int(refused.headers["Retry-After"]) <= 24 * 3600
-    assert api.events() == []  # nothing published, so nothing booked and nobody emailed
+    assert bus.events() == []  # nothing published, so nothing booked and nobody emailed
     assert '"SubmissionsCappedByAddress":[1.0]' in capsys.readouterr().out
     # Another address from the same client is fine; the next UTC day the address is too.
     assert call(from_ip(json_post(email="other@example.org"), "203.0.113.9")).status == 202
@@ -154,7 +160,7 @@ def test_one_address_gets_at_most_five_submissions_a_day_then_429(
 
 
 def test_one_client_gets_at_most_twenty_submissions_an_hour_then_429(
-    api: Capture, capsys: pytest.CaptureFixture[str]
+    bus: Capture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for n in range(20):
         assert call(form_post(email=f"person{n}@example.org")).status == 202
@@ -165,7 +171,7 @@ def test_one_client_gets_at_most_twenty_submissions_an_hour_then_429(
     assert refused.status == 429
     assert "Too many registrations from your network: at most 20 an hour." in refused.body
     assert refused.headers["Content-Type"] == "text/html; charset=utf-8"
-    assert len(api.events()) == 20
+    assert len(bus.events()) == 20
     assert '"SubmissionsCappedByClient":[1.0]' in capsys.readouterr().out
     # The refused submission did not use up that address's allowance.
     items = table(TABLE_NAME).scan()["Items"]  # a test may scan; kbs never does
@@ -179,7 +185,7 @@ def test_one_client_gets_at_most_twenty_submissions_an_hour_then_429(
 
 
 def test_caps_are_configuration_and_loopback_is_exempt_only_when_set(
-    api: Capture, monkeypatch: pytest.MonkeyPatch
+    bus: Capture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_caps(monkeypatch, cap_per_address_per_day="2", cap_per_client_per_hour="0")
     assert [call(form_post()).status for _ in range(3)] == [202, 202, 429]
@@ -196,11 +202,11 @@ def test_caps_are_configuration_and_loopback_is_exempt_only_when_set(
 # --- item 11: an optional, detected value never blocks a registration --------------------------
 
 
-def test_an_unknown_detected_time_zone_is_treated_as_absent(api: Capture) -> None:
+def test_an_unknown_detected_time_zone_is_treated_as_absent(bus: Capture) -> None:
     reply = call(form_post(timezone="Etc/Unknown"))
 
     assert reply.status == 202
-    [submitted] = api.events()
+    [submitted] = bus.events()
     assert submitted["detail"]["data"]["timezone"] is None
     process([submitted])
     [first, _] = emails_to(submitted["detail"]["data"]["email"])
@@ -208,7 +214,7 @@ def test_an_unknown_detected_time_zone_is_treated_as_absent(api: Capture) -> Non
     assert "(Europe/Brussels)" in text  # the session's own zone
 
 
-def test_the_page_suggests_exactly_the_zones_intake_accepts(api: Capture) -> None:
+def test_the_page_suggests_exactly_the_zones_intake_accepts(bus: Capture) -> None:
     page = call(load_event("api/get-page.json")).body
 
     datalist = page.split('id="timezone-options">')[1].split("</datalist>")[0]
