@@ -80,6 +80,8 @@ class KbsStack(Stack):
             email_send_rate=self._context("kbs:emailSendRate"),
             retention_days=str(self.node.try_get_context("kbs:retentionDays") or RETENTION_DAYS),
             feedback_url=str(self.node.try_get_context("kbs:feedbackUrl") or ""),
+            cap_per_address_per_day=self._context("kbs:capPerAddressPerDay"),
+            cap_per_client_per_hour=self._context("kbs:capPerClientPerHour"),
             work_queues={name: trigger.queue for name, trigger in work_queues.items()},
         )
         # The public Powertools layer (Powertools, pydantic, ...) and ours (requirements/layer.in).

@@ -190,7 +190,8 @@ FUNCTIONS: tuple[Function, ...] = (
             HttpRoute("GET", "/sessions"),
             HttpRoute("POST", "/registrations"),
         ),
-        access=Access(table="read", publish_events=True),
+        # table "write": the submission caps' counters (shared.registrations.caps).
+        access=Access(table="write", publish_events=True),
         timeout_seconds=10,
     ),
     Function(

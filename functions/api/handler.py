@@ -1,8 +1,9 @@
 """The public HTTP API: the registration page, the open programme and registrations.
 
 ``POST /registrations`` answers 202 only once EventBridge has accepted the
-"Registration Submitted" event; bad input is a 4xx with one message per field, a failed
-dependency a 503 asking the client to retry. Browsers posting the plain form (``Accept``
+"Registration Submitted" event; bad input is a 4xx with one message per field, a submission past
+a cap (per address, per client: :mod:`shared.registrations.caps`) a 429, a failed dependency a
+503 asking the client to retry. Browsers posting the plain form (``Accept``
 prefers HTML) get a readable page with the same status code.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
+from html import escape
 from pathlib import Path
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -22,7 +24,7 @@ from shared.platform.observability import logger, metrics
 from shared.platform.settings import get_settings
 from shared.programme import catalogue
 from shared.programme.models import SessionAvailability
-from shared.registrations import intake
+from shared.registrations import caps, intake, zones
 from shared.web import contract, forms, pages
 from shared.web.responses import (
     dependency_failed,
@@ -34,6 +36,7 @@ from shared.web.responses import (
 )
 
 PAGE = Path(__file__).parent / "static" / "index.html"
+ZONES_SLOT = "<!--timezone-options-->"
 UNAVAILABLE = (
     "The service is temporarily unavailable and nothing was recorded. Please try again in a minute."
 )
@@ -87,6 +90,18 @@ def register() -> Response[str]:
     now = _now()
     known = {a.session.session_id: a.session for a in _programme()}
     submission = intake.build_submission(form, known.values(), now)
+    settings = get_settings()
+    caps.count_submission(
+        settings.table_name,
+        email=submission.email,
+        source_ip=app.current_event.request_context.http.source_ip,
+        now=now,
+        limits=caps.Limits(
+            per_address_per_day=settings.cap_per_address_per_day,
+            per_client_per_hour=settings.cap_per_client_per_hour,
+            exempt_loopback=settings.cap_exempt_loopback,
+        ),
+    )
     event = OutgoingEvent(
         source=SOURCE_REGISTRATIONS,
         detail_type=REGISTRATION_SUBMITTED,
@@ -94,7 +109,7 @@ def register() -> Response[str]:
         idempotency_key=submission.reference,
         correlation_id=app.current_event.request_context.request_id,
     )
-    publish([event], get_settings().event_bus_name)
+    publish([event], settings.event_bus_name)
     metrics.add_metric(name="RegistrationsSubmitted", unit=MetricUnit.Count, value=1)
     logger.info("Registration submitted", extra={"session_count": len(submission.sessions)})
     if _wants_html():
@@ -108,15 +123,22 @@ def register() -> Response[str]:
     return json_response(202, body)
 
 
+@app.exception_handler(caps.CapReachedError)
+def capped(error: caps.CapReachedError) -> Response:
+    name = f"SubmissionsCappedBy{error.scope.title()}"  # ...ByAddress, ...ByClient
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    return rejected(error, headers={"Retry-After": str(error.retry_after)})
+
+
 @app.exception_handler(forms.IntakeError)
-def rejected(error: forms.IntakeError) -> Response:
+def rejected(error: forms.IntakeError, headers: dict[str, str] | None = None) -> Response:
     metrics.add_metric(name="RegistrationsRejected", unit=MetricUnit.Count, value=1)
     logger.info("Request rejected", extra={"status": error.status, "fields": sorted(error.errors)})
     if _wants_html():
         return html_response(
-            error.status, pages.problem_page(error.errors, fields=list(intake.LABELS))
+            error.status, pages.problem_page(error.errors, fields=list(intake.LABELS)), headers
         )
-    return json_response(error.status, {"errors": error.errors})
+    return json_response(error.status, {"errors": error.errors}, headers=headers)
 
 
 @app.exception_handler([PublishError, ClientError, BotoCoreError])
@@ -144,7 +166,10 @@ def _programme() -> list[SessionAvailability]:
 
 @cache
 def _template() -> str:
-    return PAGE.read_text(encoding="utf-8")
+    """The page, with the time zones intake accepts as the zone field's suggestions (the page
+    fills in a detected zone only if it is one of them)."""
+    options = "".join(f'<option value="{escape(z)}">' for z in zones.accepted())
+    return PAGE.read_text(encoding="utf-8").replace(ZONES_SLOT, options)
 
 
 def _wants_html() -> bool:

@@ -33,6 +33,8 @@ LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 SERVICE = "kbs"
 MATERIAL_MAX_BYTES = Settings.model_fields["material_max_bytes"].default
 RETENTION_DAYS = Settings.model_fields["retention_days"].default
+CAP_PER_ADDRESS_PER_DAY = Settings.model_fields["cap_per_address_per_day"].default
+CAP_PER_CLIENT_PER_HOUR = Settings.model_fields["cap_per_client_per_hour"].default
 METRICS_NAMESPACE = "KnowledgeBuildingSeries"
 
 
@@ -52,6 +54,10 @@ class Dependencies:
     """Days personal data is kept after its session ends (``-c kbs:retentionDays=N``)."""
     feedback_url: str = ""
     """The follow-up's feedback form (``-c kbs:feedbackUrl=...``); empty: a reply by email."""
+    cap_per_address_per_day: str = str(CAP_PER_ADDRESS_PER_DAY)
+    """Submissions one address may receive email for in a UTC day (``kbs:capPerAddressPerDay``)."""
+    cap_per_client_per_hour: str = str(CAP_PER_CLIENT_PER_HOUR)
+    """Submissions from one client IP in a UTC hour (``kbs:capPerClientPerHour``)."""
     work_queues: Mapping[str, sqs.IQueue] = field(default_factory=dict)
     """Each declared ``WorkQueue`` by name; functions get the URL of those they send to."""
 
@@ -70,6 +76,8 @@ class Dependencies:
             "KBS_EMAIL_SEND_RATE": self.email_send_rate,
             "KBS_RETENTION_DAYS": self.retention_days,
             "KBS_FEEDBACK_URL": self.feedback_url,
+            "KBS_CAP_PER_ADDRESS_PER_DAY": self.cap_per_address_per_day,
+            "KBS_CAP_PER_CLIENT_PER_HOUR": self.cap_per_client_per_hour,
             "POWERTOOLS_SERVICE_NAME": SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",

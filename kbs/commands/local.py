@@ -48,6 +48,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=_clock,
         help="real time (default), or a simulated time that only kbs tick moves",
     )
+    serve.add_argument(
+        "--cap-loopback",
+        action="store_true",
+        help="apply the submission caps to clients on 127.0.0.1 too (off by default, so demos "
+        "and tests can register many times; the caps come from KBS_CAP_PER_ADDRESS_PER_DAY and "
+        "KBS_CAP_PER_CLIENT_PER_HOUR, default 5 and 20)",
+    )
     serve.set_defaults(func=serve_command)
 
     tick = subparsers.add_parser(
@@ -122,7 +129,9 @@ def serve_command(args: argparse.Namespace) -> int:
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
-    stack = LocalStack(Path(args.data_dir), port=args.port, clock=args.clock)
+    stack = LocalStack(
+        Path(args.data_dir), port=args.port, clock=args.clock, cap_loopback=args.cap_loopback
+    )
     try:
         info = stack.start()
     except AlreadyRunningError as exc:

@@ -251,6 +251,7 @@ class LocalStack:
         names: Names | None = None,
         region: str = REGION,
         delivery: DeliveryPolicy | None = None,
+        cap_loopback: bool = False,
     ) -> None:
         self.data_dir = data_dir
         self.port = port
@@ -259,6 +260,8 @@ class LocalStack:
         self.names = names or Names()
         self.region = region
         self.delivery = delivery or DeliveryPolicy()
+        # The submission caps (shared.registrations.caps) leave 127.0.0.1 alone unless asked.
+        self.cap_loopback = cap_loopback
         self.info: dict[str, Any] = {}
         self.unclean_stop: UncleanStop | None = None
         """Set by :meth:`start` when the previous run on the data dir did not stop cleanly."""
@@ -354,6 +357,7 @@ class LocalStack:
             "KBS_CONFIGURATION_SET": self.names.configuration_set,
             "KBS_PUBLIC_BASE_URL": api_url,
             "KBS_LINK_SECRET_NAME": self.names.link_secret,
+            "KBS_CAP_EXEMPT_LOOPBACK": "false" if self.cap_loopback else "true",
         }
 
     def _describe(

@@ -29,14 +29,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from shared.mail import suppression
+from shared.mail import headers, suppression
 from shared.mail.templates import SERIES, EmailContent, with_privacy_link, with_unsubscribe
 from shared.platform import keys
 from shared.platform.clients import client, table
@@ -81,20 +80,24 @@ def build_message(
 ) -> EmailMessage:
     """multipart/mixed > (multipart/alternative > text, html) + text/calendar ``invite.ics``.
 
-    Display names and the subject are stripped of control characters, so user input cannot
-    add headers; non-ASCII is RFC 2047-encoded by the email package. ``kind`` (e.g.
-    ``confirmation``) goes in an ``X-KBS-Kind`` header for sorting the mail log.
+    Headers carrying outside text (the display name, the subject) are encoded here
+    (:mod:`shared.mail.headers`), never parsed back, so user input cannot add headers or
+    recipients; the message is then serialised and checked (:func:`shared.mail.headers.verify`).
+    ``kind`` (e.g. ``confirmation``) goes in an ``X-KBS-Kind`` header for sorting the mail log.
     ``unsubscribe_url`` (every email to a registrant) is added to the body's footer and to the
     RFC 8058 one-click headers.
+
+    Raises ``ValueError`` for an address that is not a plain ASCII address, and
+    :class:`shared.mail.headers.UnsafeMessageError` if the bytes do not say what was built.
     """
     message = EmailMessage(policy=_POLICY)
-    message["From"] = Address(display_name=SENDER_NAME, addr_spec=_address(sender))
-    message["To"] = Address(display_name=header_text(recipient_name), addr_spec=_address(recipient))
-    message["Subject"] = header_text(content.subject)
+    message.set_raw("From", headers.address(SENDER_NAME, sender))
+    message.set_raw("To", headers.address(recipient_name, recipient))
+    message.set_raw("Subject", headers.text(content.subject))
     message["Date"] = format_datetime(date)
     message["Auto-Submitted"] = "auto-generated"
     if kind:
-        message["X-KBS-Kind"] = header_text(kind)
+        message.set_raw("X-KBS-Kind", headers.text(kind, name="X-KBS-Kind"))
     if unsubscribe_url:
         content = with_unsubscribe(content, unsubscribe_url)
         if not unsubscribe_url.isascii() or not unsubscribe_url.isprintable():
@@ -113,12 +116,14 @@ def build_message(
             filename=CALENDAR_FILENAME,
             params={"method": calendar_method},
         )
+    headers.verify(
+        message,
+        sender=sender,
+        recipients=[recipient],
+        recipient_name=recipient_name,
+        subject=content.subject,
+    )
     return message
-
-
-def header_text(value: str) -> str:
-    """One line of header text: control characters (CR, LF, ...) become spaces."""
-    return " ".join("".join(c if c.isprintable() else " " for c in value).split())
 
 
 def send_once(
@@ -136,9 +141,11 @@ def send_once(
 
     The lease runs on the wall clock (``clock``): it guards against crashed workers, not
     business time. ``suppressions``: the recipients of a batch looked up at once; any address
-    it does not cover is looked up here.
+    it does not cover is looked up here. Raises :class:`shared.mail.headers.UnsafeMessageError`
+    (nothing claimed, nothing sent) if the bytes do not hold exactly the message's recipients.
     """
-    recipients = [a.addr_spec for a in message["To"].addresses]
+    request = _ses_request(message, configuration_set)  # checked before anything is claimed
+    recipients = request["Destination"]["ToAddresses"]
     cls = suppression.message_class(str(message.get("X-KBS-Kind", "")))
     reason = suppression.blocked(table_name, recipients, suppressions, message_class=cls)
     if reason:
@@ -171,7 +178,7 @@ def send_once(
         raise SendInProgressError(send_key) from exc
 
     try:
-        response = client("sesv2").send_email(**_ses_request(message, configuration_set))
+        response = client("sesv2").send_email(**request)
     except ClientError as exc:
         # SES refused the message, so nothing went out: release the claim for the retry.
         # Logged with SES's error code and the send key, never the address.
@@ -197,18 +204,18 @@ def send_once(
 
 
 def _ses_request(message: EmailMessage, configuration_set: str) -> dict[str, Any]:
+    """The SES request for exactly these bytes, checked again (:func:`headers.verify`) just
+    before they go: a message changed after :func:`build_message` is not sent blind."""
+    sender = message["From"].addresses[0].addr_spec
+    recipients = [a.addr_spec for a in message["To"].addresses]
+    if len(recipients) != 1:
+        raise headers.UnsafeMessageError("a kbs email has exactly one recipient")
+    data = headers.verify(message, sender=sender, recipients=recipients)
     request: dict[str, Any] = {
-        "FromEmailAddress": message["From"].addresses[0].addr_spec,
-        "Destination": {"ToAddresses": [a.addr_spec for a in message["To"].addresses]},
-        "Content": {"Raw": {"Data": message.as_bytes()}},
+        "FromEmailAddress": sender,
+        "Destination": {"ToAddresses": recipients},
+        "Content": {"Raw": {"Data": data}},
     }
     if configuration_set:
         request["ConfigurationSetName"] = configuration_set
     return request
-
-
-def _address(addr_spec: str) -> str:
-    """An address with nothing that could end a header line (validated at intake too)."""
-    if any(not c.isprintable() or c.isspace() for c in addr_spec) or addr_spec.count("@") != 1:
-        raise ValueError("invalid email address")
-    return addr_spec

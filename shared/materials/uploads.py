@@ -26,8 +26,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 from enum import StrEnum
 from typing import Any
 from urllib.parse import unquote_plus
@@ -364,20 +366,24 @@ def _finish_quarantine(item: dict[str, Any], settings: Settings) -> None:
             UpdateExpression="SET moved = :true",
             ExpressionAttributeValues={":true": True},
         )
+    sending.send_once(
+        settings.table_name,
+        f"material-rejected#{item['upload_id']}",
+        rejection_message(item, settings),
+        configuration_set=settings.configuration_set,
+    )
+
+
+def rejection_message(item: Mapping[str, Any], settings: Settings) -> EmailMessage:
+    """The organisers' email about a quarantined upload (``item``: its upload record)."""
     content = templates.material_rejected(item["key"], item["message"], item["quarantine_key"])
-    message = sending.build_message(
+    return sending.build_message(
         sender=settings.sender_email,
         recipient=settings.organiser_email,
         recipient_name="Knowledge Building Series organisers",
         content=content,
         date=datetime.fromisoformat(item["uploaded_at"]),
         kind="material-rejected",
-    )
-    sending.send_once(
-        settings.table_name,
-        f"material-rejected#{item['upload_id']}",
-        message,
-        configuration_set=settings.configuration_set,
     )
 
 

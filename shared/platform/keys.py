@@ -27,6 +27,7 @@ Access patterns (all Query or GetItem, never Scan):
 | a session's attendance imports       | Query    PK=SESSION#{id}  SK b_w ATTENDANCE_IMPORT#     |
 | the series' attendance threshold     | GetItem  PK=SERIES  SK=ATTENDANCE_THRESHOLD             |
 | a session's attendance threshold     | GetItem  PK=SESSION#{id}  SK=ATTENDANCE_THRESHOLD       |
+| a cap's count in a window (API)      | UpdateItem PK=CAP#{scope}#{sha256}  SK={window start}   |
 
 Email addresses in keys are always the canonical lower-case form.
 
@@ -89,6 +90,11 @@ counters
 - Attendance threshold ``PK=SERIES SK=ATTENDANCE_THRESHOLD`` (the series' default) and
   ``PK=SESSION#{id} SK=ATTENDANCE_THRESHOLD`` (one session's override): ``percent`` of the
   scheduled minutes; none set: 75. No personal data.
+- Cap count ``PK=CAP#{scope}#{digest} SK={window start}`` (:mod:`shared.registrations.caps`):
+  ``count``, the submissions the API accepted in that window (a UTC day for ``address``, keyed
+  by the SHA-256 of the canonical address; a UTC hour for ``client``, the SHA-256 of the source
+  IP), written by one conditional ``UpdateItem`` (``ADD``) per submission; expires a day after
+  its window. No address, no IP.
 """
 
 from __future__ import annotations
@@ -212,3 +218,11 @@ def attendance_gsi1sk(session_id: str) -> str:
 
 def attendance_import_sk(recorded_at: datetime, import_id: str) -> str:
     return f"{ATTENDANCE_IMPORT_SK_PREFIX}{sortable_time(recorded_at)}#{import_id}"
+
+
+def cap_pk(scope: str, digest: str) -> str:
+    return f"CAP#{scope}#{digest}"
+
+
+def cap_sk(window_start: datetime) -> str:
+    return sortable_time(window_start)

@@ -49,6 +49,11 @@ class Settings(BaseModel):
     # Attendance (and certificates) are proof of professional development: kept this many years
     # after their session ends (``kbs:recordRetentionYears``), even once registrations expire.
     record_retention_years: int = Field(default=6, ge=1)
+    # Caps on submissions (shared.registrations.caps; 0: no cap): per address and UTC day, per
+    # client IP and UTC hour. ``kbs serve`` exempts loopback clients unless asked not to.
+    cap_per_address_per_day: int = Field(default=5, ge=0)
+    cap_per_client_per_hour: int = Field(default=20, ge=0)
+    cap_exempt_loopback: bool = False
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:

@@ -19,12 +19,12 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from shared.programme.models import Session
+from shared.registrations import echoed, zones
 from shared.registrations.models import Consent, RegistrationSubmission
 from shared.web.forms import IntakeError, read_fields
 
@@ -66,6 +66,7 @@ REQUIRED_MESSAGES = {
     "consent": "Tick the consent box: we cannot register you without it.",
 }
 MARKUP_FREE = ("full_name", "organisation", "role")
+"""The fields echoed into emails and invites: no markup, no links, no encoded words."""
 
 # ISO 3166-1 alpha-2: the 249 officially assigned codes (no user-assigned codes such as XK).
 _ASSIGNED_COUNTRY_CODES = """
@@ -93,7 +94,6 @@ _EMAIL_LOCAL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
 _DOMAIN_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _TOP_LEVEL_DOMAIN = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}")
 _LANGUAGE = re.compile(r"([a-z]{2,3})(?:-([a-z]{4}))?(?:-([a-z]{2}|[0-9]{3}))?", re.IGNORECASE)
-_ZONE_NAME = re.compile(r"(?!posix/|right/)[A-Z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+){0,2}")
 _SESSION_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 
@@ -139,6 +139,10 @@ class RegistrationForm(BaseModel):
     def _no_markup(cls, value: str) -> str:
         if "<" in value or ">" in value:
             raise _invalid("must not contain < or >")
+        if echoed.has_encoded_word(value):
+            raise _invalid("must not contain encoded text such as =?utf-8?q?...?=")
+        if echoed.looks_like_link(value):
+            raise _invalid("must not contain web or email addresses (they would be sent on)")
         return value
 
     @field_validator("email")
@@ -171,15 +175,9 @@ class RegistrationForm(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            if _ZONE_NAME.fullmatch(value):
-                ZoneInfo(value)
-                return value
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-        raise _invalid("must be an IANA time zone such as Europe/Brussels")
+        """Optional and often detected by the page: a zone the server does not know is treated
+        as absent (the session's own zone is used), never a reason to refuse."""
+        return zones.known(value)
 
     @field_validator("sessions", mode="before")
     @classmethod
@@ -240,6 +238,8 @@ def check_email(value: str) -> str:
         raise _invalid("must look like name@example.org")
     if len(local) > 64 or not _EMAIL_LOCAL.fullmatch(local):
         raise _invalid("has a part before the @ that is not valid")
+    if "=?" in local or "?=" in local:  # read as an encoded word by mail parsers
+        raise _invalid("must not contain =? or ?= before the @")
     try:
         ascii_domain = domain.encode("idna").decode("ascii").lower()
     except UnicodeError:

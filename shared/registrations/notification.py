@@ -167,6 +167,33 @@ def tell_cancelled(
     ``cancelled_at`` (so above the invitation's), which removes the event and its join link
     from their calendar. Essential mail: an unsubscribe does not stop it.
     """
+    message = place_cancelled_message(
+        registration,
+        session,
+        previous_status=previous_status,
+        cancelled_at=cancelled_at,
+        reason=reason,
+        settings=settings,
+    )
+    return sending.send_once(
+        settings.table_name,
+        f"place-cancelled#{session.session_id}#{registration.reference}",
+        message,
+        configuration_set=settings.configuration_set,
+    )
+
+
+def place_cancelled_message(
+    registration: Registration,
+    session: Session,
+    *,
+    previous_status: RegistrationStatus,
+    cancelled_at: datetime,
+    reason: str,
+    settings: Settings,
+) -> EmailMessage:
+    """The ``place-cancelled`` email of :func:`tell_cancelled`: with an iTIP CANCEL when the
+    place was confirmed (the invitation's UID, SEQUENCE from ``cancelled_at``)."""
     calendar = None
     if previous_status is RegistrationStatus.CONFIRMED:
         calendar = ics.invitation(
@@ -181,7 +208,7 @@ def tell_cancelled(
     content = templates.place_cancelled(
         registration, session, reason=reason, calendar=calendar is not None
     )
-    message = sending.build_message(
+    return sending.build_message(
         sender=settings.sender_email,
         recipient=registration.email,
         recipient_name=registration.full_name,
@@ -192,10 +219,4 @@ def tell_cancelled(
         kind="place-cancelled",
         unsubscribe_url=unsubscribe.link_for(registration, session, settings=settings),
         privacy_url=data_link.link_for(registration, session, settings=settings),
-    )
-    return sending.send_once(
-        settings.table_name,
-        f"place-cancelled#{session.session_id}#{registration.reference}",
-        message,
-        configuration_set=settings.configuration_set,
     )

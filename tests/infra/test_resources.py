@@ -21,8 +21,9 @@ POWERTOOLS_LAYER = re.compile(
 )
 # Services holding data: never granted on Resource "*", never with a service-wide wildcard.
 DATA_SERVICES = ("dynamodb", "s3", "sqs", "sns", "ses", "secretsmanager", "events", "kms")
-# Settings the stack must set; ``link_secret`` is the key itself, for the local runtime only.
-LOCAL_ONLY_SETTINGS = {"link_secret"}
+# Settings the stack must set; ``link_secret`` is the key itself, for the local runtime only, and
+# ``cap_exempt_loopback`` only matters to the local stack (API Gateway clients are never loopback).
+LOCAL_ONLY_SETTINGS = {"link_secret", "cap_exempt_loopback"}
 # Work queue URLs: set for the functions that may send to the queue only (test_parity.py);
 # dead-letter queues: for queue consumers only (test_dead_letters.py).
 PER_FUNCTION_SETTINGS = {

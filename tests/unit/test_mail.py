@@ -174,6 +174,48 @@ def test_an_expired_claim_is_taken_over(aws: None) -> None:
     assert len(sent_messages()) == 1
 
 
+@pytest.mark.parametrize(
+    "raw_to",
+    ["Marta <marta.novak@example.org>\r\nBcc: x@evil.example", "a@example.org, b@example.org"],
+)
+def test_a_tampered_message_is_never_sent_nor_claimed(aws: None, raw_to: str) -> None:
+    message = build()
+    del message["To"]
+    message.set_raw("To", raw_to)
+    with pytest.raises(sending.headers.UnsafeMessageError):
+        sending.send_once(TABLE_NAME, "k5", message)
+    assert sent_messages() == []
+    assert record("k5") is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "=?utf-8?q?Eve=0D=0ABcc=3A_x=40evil.example?=",
+        "=?utf-8?q?Eve=0D=0AReply-To=3A_x=40evil.example?=",
+        "=?utf-8?q?Eve=0D=0A=0D=0AClaim_your_refund?=",
+        "=?utf-8?q?Eve=22_=3Cx=40evil.example=3E=2C?=",
+    ],
+)
+def test_encoded_words_in_a_name_or_subject_stay_text(name: str) -> None:
+    """Issue 12, item 1: the email package decoded these into real line breaks and headers."""
+    raw = build(name=name, subject=name).as_bytes()
+    parsed = parse(raw)
+    assert parsed["Bcc"] is None and parsed["Reply-To"] is None
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["marta.novak@example.org"]
+    # Python's parser reads the fold between two encoded words as a space (RFC 2047 6.2: none)
+    assert parsed["To"].addresses[0].display_name.replace(" ", "") == name.replace(" ", "")
+    assert parsed["Subject"] == name
+    assert list(parsed.keys())[:6] == [
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Auto-Submitted",
+        "X-KBS-Kind",
+    ]
+
+
 def test_ses_refusal_releases_the_claim(aws: None) -> None:
     refused = sending.build_message(
         sender="unverified@example.net",
