@@ -79,6 +79,7 @@ class KbsStack(Stack):
             organiser_email=self._context("kbs:organiserEmail"),
             email_send_rate=self._context("kbs:emailSendRate"),
             retention_days=str(self.node.try_get_context("kbs:retentionDays") or RETENTION_DAYS),
+            record_retention_years=self._context("kbs:recordRetentionYears"),
             feedback_url=str(self.node.try_get_context("kbs:feedbackUrl") or ""),
             cap_per_address_per_day=self._context("kbs:capPerAddressPerDay"),
             cap_per_client_per_hour=self._context("kbs:capPerClientPerHour"),

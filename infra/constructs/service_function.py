@@ -33,6 +33,7 @@ LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 SERVICE = "kbs"
 MATERIAL_MAX_BYTES = Settings.model_fields["material_max_bytes"].default
 RETENTION_DAYS = Settings.model_fields["retention_days"].default
+RECORD_RETENTION_YEARS = Settings.model_fields["record_retention_years"].default
 CAP_PER_ADDRESS_PER_DAY = Settings.model_fields["cap_per_address_per_day"].default
 CAP_PER_CLIENT_PER_HOUR = Settings.model_fields["cap_per_client_per_hour"].default
 METRICS_NAMESPACE = "KnowledgeBuildingSeries"
@@ -52,6 +53,8 @@ class Dependencies:
     email_send_rate: str = "0"
     retention_days: str = str(RETENTION_DAYS)
     """Days personal data is kept after its session ends (``-c kbs:retentionDays=N``)."""
+    record_retention_years: str = str(RECORD_RETENTION_YEARS)
+    """Years attendance and certificates are kept after a session (``kbs:recordRetentionYears``)."""
     feedback_url: str = ""
     """The follow-up's feedback form (``-c kbs:feedbackUrl=...``); empty: a reply by email."""
     cap_per_address_per_day: str = str(CAP_PER_ADDRESS_PER_DAY)
@@ -75,6 +78,7 @@ class Dependencies:
             "KBS_MATERIAL_MAX_BYTES": str(MATERIAL_MAX_BYTES),
             "KBS_EMAIL_SEND_RATE": self.email_send_rate,
             "KBS_RETENTION_DAYS": self.retention_days,
+            "KBS_RECORD_RETENTION_YEARS": self.record_retention_years,
             "KBS_FEEDBACK_URL": self.feedback_url,
             "KBS_CAP_PER_ADDRESS_PER_DAY": self.cap_per_address_per_day,
             "KBS_CAP_PER_CLIENT_PER_HOUR": self.cap_per_client_per_hour,

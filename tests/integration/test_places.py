@@ -48,7 +48,7 @@ JSON_POST = load_event("api/post-registration-json.json")
 CANCEL_POST = load_event("api/post-cancel-form.json")
 ONE_CLICK = load_event("api/post-unsubscribe-one-click.json")
 # Requests a little in the past: the organiser commands (erase, remove) act at the wall clock.
-T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
 SESSION_ID = "kbs-01-ict-hardware"
 HOLDER = "holder@example.org"
 
