@@ -33,6 +33,7 @@ from shared.platform import keys
 from shared.platform.clients import table
 from shared.platform.observability import logger
 from shared.platform.settings import Settings
+from shared.certificates import record_link
 from shared.privacy import data_link
 from shared.programme.models import Session
 from shared.programme.repository import SessionNotFoundError, get_session
@@ -160,6 +161,7 @@ def render(
         calendar=calendar,
         calendar_method=method or "REQUEST",
         kind=batch.kind.value,
+        record_url=record_link.link_for(registration, session, settings=settings),
         privacy_url=data_link.link_for(registration, session, settings=settings),
         unsubscribe_url=unsubscribe.link_for(registration, session, settings=settings),
     )

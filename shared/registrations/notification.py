@@ -15,6 +15,7 @@ from shared.platform.event_types import (
 from shared.platform.events import OutgoingEvent, publish
 from shared.platform.secrets import signing_keys
 from shared.platform.settings import Settings
+from shared.certificates import record_link
 from shared.privacy import data_link
 from shared.programme.models import Session
 from shared.registrations.models import (
@@ -148,6 +149,7 @@ def status_message(
         calendar=calendar,
         kind=kind,
         unsubscribe_url=unsubscribe.link_for(registration, session, settings=settings),
+        record_url=record_link.link_for(registration, session, settings=settings),
         privacy_url=data_link.link_for(registration, session, settings=settings),
     )
 
@@ -191,6 +193,7 @@ def tell_cancelled(
         calendar_method="CANCEL",
         kind="place-cancelled",
         unsubscribe_url=unsubscribe.link_for(registration, session, settings=settings),
+        record_url=record_link.link_for(registration, session, settings=settings),
         privacy_url=data_link.link_for(registration, session, settings=settings),
     )
     return sending.send_once(
