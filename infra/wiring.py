@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from shared.platform.event_types import (  # noqa: F401 - re-exported: the declaration names them
+    ATTENDANCE_RECORDED,
     AWS_S3,
     AWS_SES,
     CERTIFICATES_PREFIX,
@@ -20,7 +21,6 @@ from shared.platform.event_types import (  # noqa: F401 - re-exported: the decla
     MATERIALS_PREFIX,
     OBJECT_CREATED,
     QUARANTINE_PREFIX,
-    ATTENDANCE_RECORDED,
     REGISTRATION_CANCELLED,
     REGISTRATION_CONFIRMED,
     REGISTRATION_SUBMITTED,
@@ -353,7 +353,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="certificates",
         handler="functions.certificates.handler.handler",
-        description="Attendance recorded: certificates issued once to those who qualify, or revoked",
+        description="Attendance recorded: certificates issued once to those qualifying, or revoked",
         triggers=(
             EventRule(
                 "AttendanceRecorded",

@@ -10,6 +10,7 @@ the same 403. Downloads are a 302 to a presigned URL valid five minutes.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -43,7 +44,7 @@ DENIED = pages.Notice(
 UNAVAILABLE = pages.Notice(
     503, "unavailable", "Please try again", "The service is temporarily unavailable."
 )
-REDIRECT = {
+REDIRECT: dict[int, Any] = {
     302: {
         "description": "To a presigned URL of the PDF, valid five minutes",
         "headers": {"Location": {"schema": {"type": "string"}}},
@@ -106,9 +107,7 @@ def my_record(token: QueryToken = None) -> Response[str]:
             }
             for a in held.attended
         ],
-        "registrations": [
-            {"title": t, "date": d, "status": s} for t, d, s in held.registrations
-        ],
+        "registrations": [{"title": t, "date": d, "status": s} for t, d, s in held.registrations],
         "transcript_url": transcript_url,
     }
     return json_response(200, body, PRIVATE)

@@ -76,7 +76,6 @@ class Materials(Construct):
                 resources=[self.bucket.arn_for_objects(f"{CERTIFICATES_PREFIX}*")],
             )
         )
-        self._acknowledge()
 
     def grant(self, grantee: iam.IGrantable, *, write: bool) -> None:
         """Read any version of the materials (presigned downloads name their version); with

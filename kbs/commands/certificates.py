@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from kbs import target as targets
+
+if TYPE_CHECKING:
+    from shared.certificates.store import Certificate
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -79,7 +84,7 @@ def reissue_command(args: argparse.Namespace) -> int:
         lambda: issuing.reissue(
             args.number, args.name, settings=target.settings(), now=target.now()
         ),
-        "reissued as",
+        f"issued, replacing {args.number}",
     )
 
 
@@ -97,19 +102,15 @@ def resend_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(action: object, verb: str) -> int:
+def _run(action: Callable[[], Certificate], verb: str) -> int:
     from shared.certificates import issuing
 
     try:
-        cert = action()  # type: ignore[operator]
+        cert = action()
     except issuing.CertificateError as exc:
         return _refused(str(exc))
-    print(f"{args_number(cert)}: {verb}" if verb == "revoked" else f"{verb} {cert.number}")
+    print(f"{cert.number}: {verb}")
     return 0
-
-
-def args_number(cert: object) -> str:
-    return str(getattr(cert, "number", ""))
 
 
 def _refused(message: str) -> int:

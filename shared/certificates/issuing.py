@@ -98,7 +98,9 @@ def issue(
             name=registration.full_name,
             organisation=registration.organisation,
             issued_at=now,
-            sessions=(SessionLine(session.session_id, session.title, local_date(session), minutes),),
+            sessions=(
+                SessionLine(session.session_id, session.title, local_date(session), minutes),
+            ),
             expiration=expiration,
         )
         store.put_certificate(table_name, cert)
@@ -191,8 +193,9 @@ def reissue(number: str, name: str | None, *, settings: Settings, now: datetime)
         raise CertificateError("a transcript is not reissued: the holder downloads a new one")
     new = store.with_name(old, name.strip() if name else old.name, store.new_number(), now)
     store.put_certificate(table_name, new)
-    store.change_status(table_name, old, store.REVOKED, at=now, reason=store.REISSUED,
-                        replaced_by=new.number)
+    store.change_status(
+        table_name, old, store.REVOKED, at=now, reason=store.REISSUED, replaced_by=new.number
+    )
     session_id = new.session.session_id
     store.set_marker(table_name, session_id, new.email, new.number, "issuing", new.expiration)
     session = get_session(table_name, session_id).session

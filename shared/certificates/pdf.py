@@ -80,8 +80,12 @@ def transcript_pdf(cert: Certificate, *, series: str, verify_url: str) -> bytes:
             pdf.cell(width, 7, _fit(pdf, text, width))
         pdf.ln()
     pdf.set_font(FONT, "B", 10)
-    totals = ("", f"{len(cert.sessions)} sessions", str(cert.minutes),
-              str(sum(cpd_hours(s.minutes) for s in cert.sessions)))
+    totals = (
+        "",
+        f"{len(cert.sessions)} sessions",
+        str(cert.minutes),
+        str(sum(cpd_hours(s.minutes) for s in cert.sessions)),
+    )
     for width, text in zip(widths, totals, strict=True):
         pdf.cell(width, 8, text, border="T")
     pdf.ln(10)

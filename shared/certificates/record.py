@@ -110,7 +110,9 @@ def build(table_name: str, email: str, *, now: datetime) -> Record:
             RegistrationStatus.WAITLISTED,
         )
         if held_place and session.status is not SessionStatus.CANCELLED and session.end > now:
-            current.append((session.title, session.start.date().isoformat(), registration.status))
+            current.append(
+                (session.title, session.start.date().isoformat(), str(registration.status))
+            )
     if not name and certificates:
         name, organisation = certificates[-1].name, certificates[-1].organisation
     return Record(normalise_email(email), name, organisation, attended, current)
@@ -139,13 +141,14 @@ def transcript(record: Record, *, settings: Settings, now: datetime) -> Certific
         raise NoRecordError("no attended session")
     lines = tuple(a.line for a in record.attended)
     fingerprint = hashlib.sha256(
-        json.dumps([record.name, record.organisation, [list(vars(x).values()) for x in lines]])
-        .encode()
+        json.dumps(
+            [record.name, record.organisation, [list(vars(x).values()) for x in lines]]
+        ).encode()
     ).hexdigest()
     for cert in store.person_certificates(settings.table_name, record.email):
-        if cert.kind == store.TRANSCRIPT and cert.status == store.VALID:
-            if cert.fingerprint == fingerprint:
-                return cert
+        valid = cert.kind == store.TRANSCRIPT and cert.status == store.VALID
+        if valid and cert.fingerprint == fingerprint:
+            return cert
     last = get_session(settings.table_name, lines[-1].session_id).session
     cert = Certificate(
         number=store.new_number(),

@@ -1,4 +1,5 @@
-"""The "My record" link at the foot of every email to a registrant (:mod:`shared.certificates.record`).
+"""The "My record" link at the foot of every email to a registrant
+(:mod:`shared.certificates.record`).
 
 Like the "your data" link (:mod:`shared.privacy.data_link`) it names one of the registrant's
 registrations (reference, session, address hash), with purpose ``record``; it stays valid as

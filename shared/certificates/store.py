@@ -222,14 +222,22 @@ def person_certificates(table_name: str, email: str) -> list[Certificate]:
 
 
 def change_status(
-    table_name: str, cert: Certificate, status: str, *, at: datetime, reason: str = "",
+    table_name: str,
+    cert: Certificate,
+    status: str,
+    *,
+    at: datetime,
+    reason: str = "",
     replaced_by: str = "",
 ) -> bool:
     """Revoke (``status`` revoked) a valid certificate, or withdraw (a tombstone replaces the
     item) any certificate; False if it was not valid (revoke) or is already withdrawn."""
     if status == WITHDRAWN:
         tombstone = Certificate(
-            number=cert.number, kind=cert.kind, status=WITHDRAWN, changed_at=at,
+            number=cert.number,
+            kind=cert.kind,
+            status=WITHDRAWN,
+            changed_at=at,
             expiration=cert.expiration,
         )
         try:
@@ -249,7 +257,10 @@ def change_status(
             ConditionExpression="#s = :v",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={
-                ":r": REVOKED, ":v": VALID, ":why": reason, ":by": replaced_by,
+                ":r": REVOKED,
+                ":v": VALID,
+                ":why": reason,
+                ":by": replaced_by,
                 ":at": at.isoformat(),
             },
         )
@@ -269,8 +280,13 @@ def claim(table_name: str, session_id: str, email: str, number: str, expiration:
     """Claim ``number`` as the person's certificate of the session unless they hold one: the
     marker that wins (``state`` issuing when just claimed by this call)."""
     key = _marker_key(session_id, email)
-    item = {**key, "type": "certified", "number": number, "state": "issuing",
-            "expiration": expiration}
+    item: dict[str, Any] = {
+        **key,
+        "type": "certified",
+        "number": number,
+        "state": "issuing",
+        "expiration": expiration,
+    }
     try:
         table(table_name).put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
     except ClientError as exc:
@@ -283,8 +299,10 @@ def claim(table_name: str, session_id: str, email: str, number: str, expiration:
 
 
 def get_marker(table_name: str, session_id: str, email: str) -> Marker | None:
-    item = table(table_name).get_item(Key=_marker_key(session_id, email), ConsistentRead=True).get(
-        "Item"
+    item = (
+        table(table_name)
+        .get_item(Key=_marker_key(session_id, email), ConsistentRead=True)
+        .get("Item")
     )
     return Marker(str(item["number"]), str(item["state"])) if item else None
 
@@ -294,8 +312,13 @@ def set_marker(
 ) -> None:
     key = _marker_key(session_id, email)
     table(table_name).put_item(
-        Item={**key, "type": "certified", "number": number, "state": state,
-              "expiration": expiration}
+        Item={
+            **key,
+            "type": "certified",
+            "number": number,
+            "state": state,
+            "expiration": expiration,
+        }
     )
 
 
@@ -314,8 +337,16 @@ def drop_marker(table_name: str, session_id: str, email: str, number: str) -> No
 
 def with_name(cert: Certificate, name: str, number: str, at: datetime) -> Certificate:
     """A reissue of ``cert`` under a new number (and possibly a corrected name)."""
-    return replace(cert, number=number, name=name, issued_at=at, status=VALID, reason="",
-                   replaced_by="", changed_at=None)
+    return replace(
+        cert,
+        number=number,
+        name=name,
+        issued_at=at,
+        status=VALID,
+        reason="",
+        replaced_by="",
+        changed_at=None,
+    )
 
 
 def _failed_condition(exc: ClientError) -> bool:

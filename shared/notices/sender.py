@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from botocore.exceptions import ClientError
 
+from shared.certificates import record_link
 from shared.mail import ics, sending, suppression, templates, unsubscribe
 from shared.materials import library
 from shared.notices.kinds import (
@@ -33,7 +34,6 @@ from shared.platform import keys
 from shared.platform.clients import table
 from shared.platform.observability import logger
 from shared.platform.settings import Settings
-from shared.certificates import record_link
 from shared.privacy import data_link
 from shared.programme.models import Session
 from shared.programme.repository import SessionNotFoundError, get_session

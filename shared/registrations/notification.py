@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
+from shared.certificates import record_link
 from shared.mail import ics, sending, templates, unsubscribe
 from shared.platform.event_types import (
     REGISTRATION_CONFIRMED,
@@ -15,7 +16,6 @@ from shared.platform.event_types import (
 from shared.platform.events import OutgoingEvent, publish
 from shared.platform.secrets import signing_keys
 from shared.platform.settings import Settings
-from shared.certificates import record_link
 from shared.privacy import data_link
 from shared.programme.models import Session
 from shared.registrations.models import (

@@ -89,28 +89,52 @@ def test_an_import_issues_one_certificate_to_each_qualifying_attendee(tap: BusTa
 
 def test_a_correction_under_the_threshold_revokes_and_one_over_it_issues(tap: BusTap) -> None:
     imported(tap)
-    correct(get_settings(), SESSION.session_id, "odon.szoke@example.hu", minutes=20,
-            reason="left early", actor="t", now=AFTER + timedelta(hours=1))
+    correct(
+        get_settings(),
+        SESSION.session_id,
+        "odon.szoke@example.hu",
+        minutes=20,
+        reason="left early",
+        actor="t",
+        now=AFTER + timedelta(hours=1),
+    )
     deliver(tap.received(ATTENDANCE_RECORDED))
-    (old,) = [c for c in store.session_certificates(TABLE_NAME, SESSION.session_id)
-              if c.email == "odon.szoke@example.hu"]
+    (old,) = [
+        c
+        for c in store.session_certificates(TABLE_NAME, SESSION.session_id)
+        if c.email == "odon.szoke@example.hu"
+    ]
     assert old.status == store.REVOKED and old.reason == store.ATTENDANCE_CORRECTED
     assert verification.public_view(old)["revoked"] == {
-        "reason": "attendance corrected", "replaced_by": None,
+        "reason": "attendance corrected",
+        "replaced_by": None,
     }
-    correct(get_settings(), SESSION.session_id, NO_SHOW, minutes=85, reason="phoned in",
-            actor="t", now=AFTER + timedelta(hours=2))
+    correct(
+        get_settings(),
+        SESSION.session_id,
+        NO_SHOW,
+        minutes=85,
+        reason="phoned in",
+        actor="t",
+        now=AFTER + timedelta(hours=2),
+    )
     deliver(tap.received(ATTENDANCE_RECORDED))
-    assert any(c.email == NO_SHOW and c.status == store.VALID
-               for c in store.session_certificates(TABLE_NAME, SESSION.session_id))
+    assert any(
+        c.email == NO_SHOW and c.status == store.VALID
+        for c in store.session_certificates(TABLE_NAME, SESSION.session_id)
+    )
 
 
 def test_reissue_gives_a_new_number_and_the_old_points_to_it(tap: BusTap) -> None:
     imported(tap)
-    (cert,) = [c for c in store.session_certificates(TABLE_NAME, SESSION.session_id)
-               if c.email == "begona.munoz@example.es"]
-    new = issuing.reissue(cert.number.lower(), "Begoña Muñoz", settings=get_settings(),
-                          now=AFTER + timedelta(days=1))
+    (cert,) = [
+        c
+        for c in store.session_certificates(TABLE_NAME, SESSION.session_id)
+        if c.email == "begona.munoz@example.es"
+    ]
+    new = issuing.reissue(
+        cert.number.lower(), "Begoña Muñoz", settings=get_settings(), now=AFTER + timedelta(days=1)
+    )
     old = verification.public_view(verification.find(TABLE_NAME, cert.number))
     assert old["status"] == "revoked"
     assert old["revoked"] == {"reason": "replaced", "replaced_by": new.number}
@@ -123,8 +147,9 @@ def test_reissue_gives_a_new_number_and_the_old_points_to_it(tap: BusTap) -> Non
 def test_erasure_withdraws_certificates_and_deletes_attendance(tap: BusTap) -> None:
     imported(tap)
     email = "lucja.wroblewska@example.pl"
-    (cert,) = [c for c in store.session_certificates(TABLE_NAME, SESSION.session_id)
-               if c.email == email]
+    (cert,) = [
+        c for c in store.session_certificates(TABLE_NAME, SESSION.session_id) if c.email == email
+    ]
     transcript = record.transcript(
         record.build(TABLE_NAME, email, now=AFTER), settings=get_settings(), now=AFTER
     )
@@ -134,14 +159,23 @@ def test_erasure_withdraws_certificates_and_deletes_attendance(tap: BusTap) -> N
 
     for number in (cert.number, transcript.number):
         view = verification.public_view(verification.find(TABLE_NAME, number))
-        assert view == {"number": number, "kind": view["kind"], "status": "withdrawn",
-                        "message": verification.WITHDRAWN_MESSAGE}
+        assert view == {
+            "number": number,
+            "kind": view["kind"],
+            "status": "withdrawn",
+            "message": verification.WITHDRAWN_MESSAGE,
+        }
         item = clients.table(TABLE_NAME).get_item(
-            Key={"PK": f"CERT#{number}", "SK": "CERTIFICATE"})["Item"]
+            Key={"PK": f"CERT#{number}", "SK": "CERTIFICATE"}
+        )["Item"]
         assert not {"email", "name", "GSI1PK", "organisation"} & set(item)
     assert record.build(TABLE_NAME, email, now=AFTER).attended == []
-    keys_left = [o["Key"] for o in clients.client("s3").list_objects_v2(
-        Bucket=BUCKET_NAME, Prefix="certificates/").get("Contents", [])]
+    keys_left = [
+        o["Key"]
+        for o in clients.client("s3")
+        .list_objects_v2(Bucket=BUCKET_NAME, Prefix="certificates/")
+        .get("Contents", [])
+    ]
     assert store.pdf_key(cert.number) not in keys_left
     with pytest.raises(verification.UnknownCertificateError):
         verification.find(TABLE_NAME, "AAAA-AAAA-AAAA-AAAA")
