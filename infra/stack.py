@@ -32,11 +32,11 @@ from infra.constructs import (
 )
 from infra.constructs.dependencies_layer import DependenciesLayer
 from infra.constructs.names import construct_id
-from infra.constructs.service_function import RETENTION_DAYS
+from infra.constructs.service_function import RECORD_RETENTION_YEARS, RETENTION_DAYS
 from infra.runtime import powertools_layer_arn
 
 # Every source our own code publishes; the archive keeps all of them.
-OUR_SOURCES = (wiring.SOURCE_REGISTRATIONS, wiring.SOURCE_SESSIONS)
+OUR_SOURCES = (wiring.SOURCE_REGISTRATIONS, wiring.SOURCE_SESSIONS, wiring.SOURCE_ATTENDANCE)
 # Outputs ``DeadLetters<Name>``: JSON describing each dead-letter queue (``kbs/dead_letters.py``).
 DEAD_LETTERS_OUTPUT_PREFIX = "DeadLetters"
 
@@ -79,6 +79,9 @@ class KbsStack(Stack):
             organiser_email=self._context("kbs:organiserEmail"),
             email_send_rate=self._context("kbs:emailSendRate"),
             retention_days=str(self.node.try_get_context("kbs:retentionDays") or RETENTION_DAYS),
+            record_retention_years=str(
+                self.node.try_get_context("kbs:recordRetentionYears") or RECORD_RETENTION_YEARS
+            ),
             feedback_url=str(self.node.try_get_context("kbs:feedbackUrl") or ""),
             work_queues={name: trigger.queue for name, trigger in work_queues.items()},
         )

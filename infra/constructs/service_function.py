@@ -38,6 +38,7 @@ LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 SERVICE = "kbs"
 MATERIAL_MAX_BYTES = Settings.model_fields["material_max_bytes"].default
 RETENTION_DAYS = Settings.model_fields["retention_days"].default
+RECORD_RETENTION_YEARS = Settings.model_fields["record_retention_years"].default
 METRICS_NAMESPACE = "KnowledgeBuildingSeries"
 
 
@@ -55,6 +56,8 @@ class Dependencies:
     email_send_rate: str = "0"
     retention_days: str = str(RETENTION_DAYS)
     """Days personal data is kept after its session ends (``-c kbs:retentionDays=N``)."""
+    record_retention_years: str = str(RECORD_RETENTION_YEARS)
+    """Years attendance and certificates are kept (``-c kbs:recordRetentionYears=N``)."""
     feedback_url: str = ""
     """The follow-up's feedback form (``-c kbs:feedbackUrl=...``); empty: a reply by email."""
     work_queues: Mapping[str, sqs.IQueue] = field(default_factory=dict)
@@ -74,6 +77,7 @@ class Dependencies:
             "KBS_MATERIAL_MAX_BYTES": str(MATERIAL_MAX_BYTES),
             "KBS_EMAIL_SEND_RATE": self.email_send_rate,
             "KBS_RETENTION_DAYS": self.retention_days,
+            "KBS_RECORD_RETENTION_YEARS": self.record_retention_years,
             "KBS_FEEDBACK_URL": self.feedback_url,
             "POWERTOOLS_SERVICE_NAME": SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
