@@ -36,7 +36,7 @@ from infra.constructs.service_function import RETENTION_DAYS
 from infra.runtime import powertools_layer_arn
 
 # Every source our own code publishes; the archive keeps all of them.
-OUR_SOURCES = (wiring.SOURCE_REGISTRATIONS, wiring.SOURCE_SESSIONS)
+OUR_SOURCES = (wiring.SOURCE_REGISTRATIONS, wiring.SOURCE_SESSIONS, wiring.SOURCE_ATTENDANCE)
 # Outputs ``DeadLetters<Name>``: JSON describing each dead-letter queue (``kbs/dead_letters.py``).
 DEAD_LETTERS_OUTPUT_PREFIX = "DeadLetters"
 

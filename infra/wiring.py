@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from shared.platform.event_types import (  # noqa: F401 - re-exported: the declaration names them
+    ATTENDANCE_RECORDED,
     AWS_S3,
     AWS_SES,
+    CERTIFICATES_PREFIX,
     EMAIL_BOUNCED,
     EMAIL_COMPLAINED,
     EMAIL_REJECTED,
@@ -28,6 +30,7 @@ from shared.platform.event_types import (  # noqa: F401 - re-exported: the decla
     SESSION_SCHEDULED,
     SESSION_STARTED,
     SESSION_UPDATED,
+    SOURCE_ATTENDANCE,
     SOURCE_REGISTRATIONS,
     SOURCE_SESSIONS,
 )
@@ -146,6 +149,9 @@ class Access:
     send_email: bool = False
     bucket: Literal["none", "read", "write"] = "none"
     link_secret: bool = False
+    certificates: Literal["none", "read", "write"] = "none"
+    """The certificates' PDFs (prefix ``certificates/`` of the private bucket): ``read``
+    (presigned downloads), ``write`` (also put and delete them)."""
     send_to: tuple[str, ...] = ()
     """Names of the ``WorkQueue``s the function may send messages to."""
 
@@ -336,7 +342,41 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
         # publish_events: erasing cancels places ("Registration Cancelled" promotes the waitlist);
         # send_email: the calendar CANCEL goes out before the address is deleted.
-        access=Access(table="write", publish_events=True, send_email=True, link_secret=True),
+        access=Access(
+            table="write",
+            publish_events=True,
+            send_email=True,
+            link_secret=True,
+            certificates="write",  # erasure deletes the certificates' PDFs
+        ),
+        timeout_seconds=30,
+    ),
+    Function(
+        name="certificates",
+        handler="functions.certificates.handler.handler",
+        description="Attendance recorded: certificates issued once to those qualifying, or revoked",
+        triggers=(
+            EventRule(
+                "AttendanceRecorded",
+                detail_types(SOURCE_ATTENDANCE, ATTENDANCE_RECORDED),
+            ),
+        ),
+        access=Access(table="write", send_email=True, link_secret=True, certificates="write"),
+        timeout_seconds=300,
+        memory_mb=1024,
+    ),
+    Function(
+        name="certificate_pages",
+        handler="functions.certificate_pages.handler.handler",
+        description="Certificates verified by number; holders' downloads, My record, transcripts",
+        triggers=(
+            HttpRoute("GET", "/certificates/{number}"),
+            HttpRoute("GET", "/certificates/{number}/download"),
+            HttpRoute("GET", "/record"),
+            HttpRoute("GET", "/record/transcript"),
+        ),
+        # write: a transcript is a new number (its item and its PDF).
+        access=Access(table="write", link_secret=True, certificates="write"),
         timeout_seconds=30,
     ),
 )

@@ -53,7 +53,9 @@ def choose(token: QueryToken = None) -> Response[str]:
     rights.address_of(token, now=routes.now, settings=settings)
     if not routes.wants_html:
         return json_response(200, {"status": "ok", "actions": ["export", "erase"]})
-    return html_response(200, pages.privacy_page(token, settings.retention_days))
+    return html_response(
+        200, pages.privacy_page(token, settings.retention_days, settings.record_retention_years)
+    )
 
 
 @app.post(

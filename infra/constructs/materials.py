@@ -7,7 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.wiring import MATERIALS_PREFIX, QUARANTINE_PREFIX
+from infra.wiring import CERTIFICATES_PREFIX, MATERIALS_PREFIX, QUARANTINE_PREFIX
 
 ACCESS_LOG_EXPIRY = Duration.days(365)
 QUARANTINE_EXPIRY = Duration.days(90)
@@ -61,6 +61,19 @@ class Materials(Construct):
         cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
             event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
                 event_bridge_enabled=True
+            )
+        )
+
+    def grant_certificates(self, grantee: iam.IGrantable, *, write: bool) -> None:
+        """Read the certificates' PDFs (presigned downloads); with ``write``, also put and delete
+        them (issue, erasure). Nothing outside the certificates prefix."""
+        actions = ["s3:GetObject"]
+        if write:
+            actions += ["s3:PutObject", "s3:DeleteObject"]
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=actions,
+                resources=[self.bucket.arn_for_objects(f"{CERTIFICATES_PREFIX}*")],
             )
         )
 

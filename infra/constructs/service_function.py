@@ -23,7 +23,12 @@ from infra.constructs.materials import Materials
 from infra.constructs.nag import acknowledge
 from infra.constructs.queues import dead_letter_queue
 from infra.runtime import ARCHITECTURE, REPO_ROOT, RUNTIME
-from infra.wiring import DEAD_LETTER_QUEUES_VARIABLE, MATERIALS_PREFIX, QUARANTINE_PREFIX
+from infra.wiring import (
+    CERTIFICATES_PREFIX,
+    DEAD_LETTER_QUEUES_VARIABLE,
+    MATERIALS_PREFIX,
+    QUARANTINE_PREFIX,
+)
 from shared.platform.settings import Settings
 
 # Ship only the Lambda packages; everything else in the repository stays out of the zip.
@@ -170,6 +175,13 @@ class ServiceFunction(Construct):
                     f"/{QUARANTINE_PREFIX}*",
                     "Rejected uploads are moved under the quarantine prefix, one key per upload.",
                 )
+        if access.certificates != "none":
+            deps.materials.grant_certificates(fn, write=access.certificates == "write")
+            self._acknowledge_wildcard(
+                deps.materials.bucket,
+                f"/{CERTIFICATES_PREFIX}*",
+                "Object access is limited to the certificates prefix; one key per number.",
+            )
         if access.link_secret:
             deps.link_secret.grant_read(fn)
         for name in access.send_to:

@@ -36,7 +36,13 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from shared.mail import headers, suppression
-from shared.mail.templates import SERIES, EmailContent, with_privacy_link, with_unsubscribe
+from shared.mail.templates import (
+    SERIES,
+    EmailContent,
+    with_privacy_link,
+    with_record_link,
+    with_unsubscribe,
+)
 from shared.platform import keys
 from shared.platform.clients import client, table
 from shared.platform.observability import logger
@@ -77,6 +83,7 @@ def build_message(
     kind: str = "",
     unsubscribe_url: str | None = None,
     privacy_url: str | None = None,
+    record_url: str | None = None,
 ) -> EmailMessage:
     """multipart/mixed > (multipart/alternative > text, html) + text/calendar ``invite.ics``.
 
@@ -85,7 +92,8 @@ def build_message(
     recipients; the message is then serialised and checked (:func:`shared.mail.headers.verify`).
     ``kind`` (e.g. ``confirmation``) goes in an ``X-KBS-Kind`` header for sorting the mail log.
     ``unsubscribe_url`` (every email to a registrant) is added to the body's footer and to the
-    RFC 8058 one-click headers.
+    RFC 8058 one-click headers; ``record_url`` ("My record") and ``privacy_url`` ("your
+    data") follow it in the footer.
 
     Raises ``ValueError`` for an address that is not a plain ASCII address, and
     :class:`shared.mail.headers.UnsafeMessageError` if the bytes do not say what was built.
@@ -104,6 +112,8 @@ def build_message(
             raise ValueError("invalid unsubscribe URL")
         message.set_raw("List-Unsubscribe", f"<{unsubscribe_url}>")
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if record_url:  # the registrant's "My record" link (shared.certificates.record)
+        content = with_record_link(content, record_url)
     if privacy_url:  # the registrant's "your data" link (shared.privacy.rights), last in the footer
         content = with_privacy_link(content, privacy_url)
     message.set_content(content.text)

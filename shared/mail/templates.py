@@ -329,6 +329,32 @@ def with_privacy_link(content: EmailContent, url: str) -> EmailContent:
     return _with_footer(content, PRIVACY_LABEL, url, link="Your data", rule=False)
 
 
+RECORD_LABEL = "Your attendance, certificates and CPD hours across the series:"
+
+
+def with_record_link(content: EmailContent, url: str) -> EmailContent:
+    """``content`` with the "My record" link (:mod:`shared.certificates.record`) in its footer."""
+    return _with_footer(content, RECORD_LABEL, url, link="My record", rule=False)
+
+
+def certificate_issued(
+    name: str, title: str, when: str, *, download_url: str, verify_url: str, cpd_hours: str
+) -> EmailContent:
+    """A certificate of attendance: the session, its CPD hours, the holder's download link and
+    the public verification URL (:mod:`shared.certificates.issuing`)."""
+    return _render(
+        subject=f"Your certificate of attendance: {title}",
+        name=name,
+        blocks=[
+            f"Thank you for attending the following session of the {SERIES}:",
+            SessionBlock(title, when),
+            f"Your certificate of attendance states {cpd_hours} CPD hours.",
+            Link("Download your certificate (PDF):", download_url),
+            Link("Anyone can check that it is genuine at:", verify_url),
+        ],
+    )
+
+
 def _with_footer(
     content: EmailContent, label: str, url: str, *, link: str, rule: bool
 ) -> EmailContent:

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from botocore.exceptions import ClientError
 
+from shared.certificates import record_link
 from shared.mail import ics, sending, suppression, templates, unsubscribe
 from shared.materials import library
 from shared.notices.kinds import (
@@ -160,6 +161,7 @@ def render(
         calendar=calendar,
         calendar_method=method or "REQUEST",
         kind=batch.kind.value,
+        record_url=record_link.link_for(registration, session, settings=settings),
         privacy_url=data_link.link_for(registration, session, settings=settings),
         unsubscribe_url=unsubscribe.link_for(registration, session, settings=settings),
     )

@@ -27,6 +27,8 @@ OBJECT_CREATED = "Object Created"
 MATERIALS_PREFIX = "sessions/"
 MATERIAL_KINDS = ("slides", "guidance")
 QUARANTINE_PREFIX = "quarantine/"
+CERTIFICATES_PREFIX = "certificates/"
+"""Certificates' and transcripts' PDFs in the private bucket (:mod:`shared.certificates`)."""
 
 AWS_SES = "aws.ses"  # not ours: the configuration set's event destination, on the default bus
 EMAIL_BOUNCED = "Email Bounced"

@@ -28,6 +28,11 @@ Access patterns (all Query or GetItem, never Scan):
 | the series' attendance threshold     | GetItem  PK=SERIES  SK=ATTENDANCE_THRESHOLD             |
 | a session's attendance threshold     | GetItem  PK=SESSION#{id}  SK=ATTENDANCE_THRESHOLD       |
 | a cap's count in a window (API)      | UpdateItem PK=CAP#{scope}#{sha256}  SK={window start}   |
+| one certificate or transcript        | GetItem  PK=CERT#{number}  SK=CERTIFICATE               |
+| a person's current certificate of one| GetItem  PK=SESSION#{id}  SK=CERTIFIED#{email}          |
+| session (issue once)                 |                                                         |
+| a session's certificates, all states | Query GSI2  GSI2PK=CERTIFICATES#{id}  (GSI2SK = issued) |
+| a person's certificates (email)      | Query GSI1  GSI1PK=REGISTRANT#{email}  (b_w CERT#)      |
 
 Email addresses in keys are always the canonical lower-case form.
 
@@ -95,6 +100,17 @@ counters
   by the SHA-256 of the canonical address; a UTC hour for ``client``, the SHA-256 of the source
   IP), written by one conditional ``UpdateItem`` (``ADD``) per submission; expires a day after
   its window. No address, no IP.
+- Certificate ``PK=CERT#{number} SK=CERTIFICATE`` (:mod:`shared.certificates.store`): a
+  certificate of attendance (``kind`` certificate, ``GSI2PK=CERTIFICATES#{session id}
+  GSI2SK={issued at}#{number}``) or a transcript (``kind`` transcript, its ``sessions``); what it
+  states (holder's name, organisation, session, date, minutes, CPD hours), its ``status`` (valid,
+  revoked with ``reason`` and ``replaced_by``, or withdrawn) and ``GSI1PK=REGISTRANT#{email}
+  GSI1SK=CERT#{number}``. Same TTL as the attendance. An erasure keeps a tombstone: the number,
+  ``kind``, ``status`` withdrawn and when, no personal data and no index keys.
+- Certified marker ``PK=SESSION#{id} SK=CERTIFIED#{email}``: the number of the person's valid
+  certificate of that session and its ``state`` (issuing, issued); written by a conditional put
+  so an attendee gets one certificate however often the event is replayed; deleted when that
+  certificate is revoked.
 """
 
 from __future__ import annotations
@@ -226,3 +242,24 @@ def cap_pk(scope: str, digest: str) -> str:
 
 def cap_sk(window_start: datetime) -> str:
     return sortable_time(window_start)
+
+
+CERTIFICATE_SK = "CERTIFICATE"
+CERTIFICATE_GSI1SK_PREFIX = "CERT#"
+CERTIFIED_SK_PREFIX = "CERTIFIED#"
+
+
+def certificate_pk(number: str) -> str:
+    return f"CERT#{number}"
+
+
+def certificate_gsi1sk(number: str) -> str:
+    return f"{CERTIFICATE_GSI1SK_PREFIX}{number}"
+
+
+def certificates_gsi2pk(session_id: str) -> str:
+    return f"CERTIFICATES#{session_id}"
+
+
+def certified_sk(email_key: str) -> str:
+    return f"{CERTIFIED_SK_PREFIX}{email_key}"

@@ -157,6 +157,11 @@ def erase(
     # new registration would be their own new request (as a new registration lifts an
     # unsubscribe anyway); a later bounce or complaint suppresses the address again.
     suppression = _delete(table_name, keys.suppression_pk(email_key), keys.SUPPRESSION_SK)
+    # Attendance and certificates (kept for years as proof of CPD) go too; each certificate's
+    # number stays as a tombstone, so verification says it was withdrawn at the holder's request.
+    from shared.certificates import record
+
+    record.erase(email_key, settings=settings, now=now)
     erasures.record(table_name, email_key, at=now)  # so a replayed submission stays erased
     erasure = Erasure(**counts, suppression=suppression)
     for listener in ERASURE_LISTENERS:
@@ -200,7 +205,9 @@ def _delete_registration(table_name: str, session_id: str, email_key: str, *, co
 
 def _registrations(table_name: str, email_key: str) -> list[dict[str, Any]]:
     """The registration items of the address, each as stored now (the index lags)."""
-    condition = Key("GSI1PK").eq(keys.registrant_gsi1pk(email_key))
+    condition = Key("GSI1PK").eq(keys.registrant_gsi1pk(email_key)) & Key("GSI1SK").begins_with(
+        keys.registrant_gsi1sk("")
+    )  # GSI1 also holds the address's attendance and certificates
     found = query_items(table_name, IndexName="GSI1", KeyConditionExpression=condition)
     session_ids = dict.fromkeys(str(item["session_id"]) for item in found)
     items = [registration_record(table_name, s, email_key) for s in session_ids]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
+from shared.certificates import record_link
 from shared.mail import ics, sending, templates, unsubscribe
 from shared.platform.event_types import (
     REGISTRATION_CONFIRMED,
@@ -148,6 +149,7 @@ def status_message(
         calendar=calendar,
         kind=kind,
         unsubscribe_url=unsubscribe.link_for(registration, session, settings=settings),
+        record_url=record_link.link_for(registration, session, settings=settings),
         privacy_url=data_link.link_for(registration, session, settings=settings),
     )
 
@@ -218,5 +220,6 @@ def place_cancelled_message(
         calendar_method="CANCEL",
         kind="place-cancelled",
         unsubscribe_url=unsubscribe.link_for(registration, session, settings=settings),
+        record_url=record_link.link_for(registration, session, settings=settings),
         privacy_url=data_link.link_for(registration, session, settings=settings),
     )

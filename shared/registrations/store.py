@@ -99,7 +99,11 @@ def session_registrations(table_name: str, session_id: str) -> list[Registration
 
 
 def registrant_registrations(table_name: str, email: str) -> list[Registration]:
-    condition = Key("GSI1PK").eq(keys.registrant_gsi1pk(normalise_email(email)))
+    """The address's registrations (GSI1 also holds its attendance and certificates: only
+    ``GSI1SK`` ``SESSION#...`` items are registrations)."""
+    condition = Key("GSI1PK").eq(keys.registrant_gsi1pk(normalise_email(email))) & Key(
+        "GSI1SK"
+    ).begins_with(keys.registrant_gsi1sk(""))
     items = query_items(table_name, IndexName="GSI1", KeyConditionExpression=condition)
     return [registration_from_item(i) for i in items]
 

@@ -39,7 +39,18 @@ PRIVACY = "privacy"
 """A registrant's key to their own data: export it or have it erased
 (:mod:`shared.privacy.rights`)."""
 PRIVACY_PATH = "/privacy"
-PATHS = {CANCEL: CANCEL_PATH, UNSUBSCRIBE: UNSUBSCRIBE_PATH, PRIVACY: PRIVACY_PATH}
+CERTIFICATE = "certificate"
+"""A holder's key to download their certificate's PDF (reference: the certificate number)."""
+RECORD = "record"
+"""A registrant's key to "My record": their attendance and certificates across the series
+(:mod:`shared.certificates.record`)."""
+RECORD_PATH = "/record"
+PATHS = {
+    CANCEL: CANCEL_PATH,
+    UNSUBSCRIBE: UNSUBSCRIBE_PATH,
+    PRIVACY: PRIVACY_PATH,
+    RECORD: RECORD_PATH,
+}
 """Where each registrant link leads (:func:`registrant_url`)."""
 
 Reason = Literal["malformed", "signature", "purpose", "expired"]
@@ -152,6 +163,27 @@ def materials_list_url(base_url: str, session_id: str, token: str) -> str:
     """``{base_url}/sessions/{session_id}/materials?token=...``: the session's materials."""
     path = f"/sessions/{session_id}/materials"
     return f"{base_url.rstrip('/')}{path}?{urlencode({'token': token})}"
+
+
+def certificate_download_url(
+    base_url: str,
+    *,
+    number: str,
+    session_id: str,
+    email: str,
+    expires_at: datetime,
+    key: bytes,
+) -> str:
+    """``{base_url}/certificates/{number}/download?token=...``: the holder's download of a
+    certificate's PDF (purpose ``certificate``, the number as the reference)."""
+    token = sign(LinkClaims(CERTIFICATE, number, session_id, email_hash(email), expires_at), key)
+    path = f"/certificates/{number}/download"
+    return f"{base_url.rstrip('/')}{path}?{urlencode({'token': token})}"
+
+
+def verification_url(base_url: str, number: str) -> str:
+    """``{base_url}/certificates/{number}``: where anyone checks a certificate (no token)."""
+    return f"{base_url.rstrip('/')}/certificates/{number}"
 
 
 def _mac(key: bytes, segment: str) -> bytes:

@@ -297,7 +297,7 @@ def notice_page(notice: Notice, session_title: str = "", when: str = "") -> str:
 # --- a registrant's own data (``/privacy``: shared/privacy/rights.py) -----------------------------
 
 
-def privacy_page(token: str, retention_days: int) -> str:
+def privacy_page(token: str, retention_days: int, record_years: int = 6) -> str:
     """The "your data" page: export or erase, each a button that posts the token."""
     return render(
         _HERE,
@@ -305,6 +305,7 @@ def privacy_page(token: str, retention_days: int) -> str:
         title="Your personal data",
         token=token,
         retention_days=retention_days,
+        record_years=record_years,
     )
 
 

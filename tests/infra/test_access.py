@@ -18,6 +18,7 @@ pytestmark = pytest.mark.xdist_group("synth")
 
 PUBLIC = {
     "GET /": "the registration page",
+    "GET /certificates/{number}": "verification by a number of 80 random bits; no listing",
     "GET /sessions": "the open programme, without join links",
     "POST /registrations": "the registration form (honeypot, validation, 16 KiB body limit)",
 }
@@ -31,6 +32,9 @@ TOKEN_PROTECTED = {
     "GET /privacy": "signed privacy link (shows, changes nothing)",
     "POST /privacy/export": "signed privacy link",
     "POST /privacy/erase": "signed privacy link",
+    "GET /certificates/{number}/download": "signed certificate link (the holder's)",
+    "GET /record": "signed record link (shows, changes nothing)",
+    "GET /record/transcript": "signed record link (issues a transcript of the record)",
 }
 EXERCISER_ROUTES = {"GET /exerciser"}  # tests/infra/conftest.py, test-only
 

@@ -204,11 +204,15 @@ def test_grants_follow_each_functions_access(synth: Synth) -> None:
         for r in synth.of_type("AWS::Lambda::Function").values()
     }
     actions_by_role: dict[str, set[str]] = {}
+    objects_by_role: dict[str, set[tuple[str, str]]] = {}
     for policy in synth.of_type("AWS::IAM::Policy").values():
         (role,) = policy["Properties"]["Roles"]
         actions = actions_by_role.setdefault(role["Ref"], set())
+        objects = objects_by_role.setdefault(role["Ref"], set())
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions.update(as_list(statement["Action"]))
+            for prefix in _object_prefixes(statement):
+                objects.update((prefix, a) for a in as_list(statement["Action"]))
     for fn in synth.functions:
         actions = actions_by_role[roles[fn.handler]]
         access = fn.access
@@ -216,6 +220,32 @@ def test_grants_follow_each_functions_access(synth: Synth) -> None:
         assert ("dynamodb:PutItem" in actions) == (access.table == "write"), fn.name
         assert ("events:PutEvents" in actions) == access.publish_events, fn.name
         assert ("ses:SendEmail" in actions) == access.send_email, fn.name
-        assert ("s3:GetObject" in actions) == (access.bucket != "none"), fn.name
-        assert ("s3:PutObject" in actions) == (access.bucket == "write"), fn.name
+        objects = objects_by_role[roles[fn.handler]]
+        materials = {a for prefix, a in objects if prefix == wiring.MATERIALS_PREFIX}
+        quarantine = {a for prefix, a in objects if prefix == wiring.QUARANTINE_PREFIX}
+        certificates = {a for prefix, a in objects if prefix == wiring.CERTIFICATES_PREFIX}
+        assert ("s3:GetObject" in materials) == (access.bucket != "none"), fn.name
+        assert ("s3:PutObject" in quarantine) == (access.bucket == "write"), fn.name
+        assert ("s3:GetObject" in certificates) == (access.certificates != "none"), fn.name
+        assert ("s3:PutObject" in certificates) == (access.certificates == "write"), fn.name
+        assert ("s3:DeleteObject" in certificates) == (access.certificates == "write"), fn.name
+        assert {p for p, _ in objects} <= {
+            wiring.MATERIALS_PREFIX,
+            wiring.QUARANTINE_PREFIX,
+            wiring.CERTIFICATES_PREFIX,
+        }, fn.name
         assert ("secretsmanager:GetSecretValue" in actions) == access.link_secret, fn.name
+
+
+def _object_prefixes(statement: dict[str, Any]) -> list[str]:
+    """The bucket key prefixes (``sessions/``...) a statement's resources name, from the
+    ``Fn::Join`` of ``{bucket ARN}/{prefix}*``."""
+    found: list[str] = []
+    if not all(str(a).startswith("s3:") for a in as_list(statement["Action"])):
+        return found
+    for resource in as_list(statement["Resource"]):
+        if isinstance(resource, dict) and "Fn::Join" in resource:
+            tail = resource["Fn::Join"][1][-1]
+            if isinstance(tail, str) and tail.startswith("/") and tail.endswith("*"):
+                found.append(tail[1:-1])
+    return found

@@ -18,6 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared.certificates import issuing
+from shared.certificates.store import CERTIFICATE, VALID, Certificate, SessionLine
 from shared.mail import headers, sending
 from shared.mail.templates import EmailContent
 from shared.materials.uploads import rejection_message
@@ -111,12 +113,32 @@ def place_cancelled(registration: Registration, session: Session) -> tuple[Email
     return message, registration.email, registration.full_name
 
 
+def certificate(registration: Registration, session: Session) -> tuple[EmailMessage, str, str]:
+    # The holder's name (and the session's title) as registered go into the email.
+    cert = Certificate(
+        number="ABCD-EFGH-JKMN-PQRS",
+        kind=CERTIFICATE,
+        status=VALID,
+        email=registration.email,
+        name=registration.full_name,
+        organisation=registration.organisation,
+        issued_at=MOMENT,
+        sessions=(SessionLine(session.session_id, session.title, "2026-12-01", 90),),
+        expiration=int(MOMENT.timestamp()) + 86_400,
+    )
+    message = issuing.certificate_message(
+        cert, session, registration, settings=SETTINGS, now=MOMENT
+    )
+    return message, registration.email, registration.full_name
+
+
 KINDS: dict[str, Build] = {
     "confirmation": status_email(RegistrationStatus.CONFIRMED),
     "waitlist": status_email(RegistrationStatus.WAITLISTED),
     **{kind.value: notice(kind) for kind in NoticeKind},
     "material-rejected": material_rejected,
     "place-cancelled": place_cancelled,
+    "certificate": certificate,
 }
 
 
