@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from kbs import sample_files
+from kbs.demo_attendance import certify
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PROGRAMME = ROOT / "events" / "programme.sample.json"
@@ -434,6 +435,10 @@ def run(data_dir: Path, port: int) -> int:
         phases.done("late uploads announced")
         downloads, tampered = try_downloads(files, {*BEFORE.values(), *AFTER.values()})
         phases.done("downloads")
+        _say("The organiser imports the Zoom attendee report; certificates go out ...")
+        attendees = sorted(e for e, s in tally.expected_bookings if s == first["session_id"])
+        certified = certify(api_url, data_dir, first, attendees, _kbs)
+        phases.done("attendance and certificates")
         expected = len(tally.expected_bookings) + 4 * addressed + 1 + addressed
         programme = _kbs("sessions", "list", "--local", str(data_dir))
         dead_letters = _kbs("dlq", "list", "--local", str(data_dir))
@@ -456,11 +461,22 @@ def run(data_dir: Path, port: int) -> int:
     _row("downloads by email link", f"{downloads} served the uploaded bytes; tampered: {tampered}")
     _row("one-click unsubscribe", f"HTTP {unsubscribed}; skipped by every later notice")
     _row("data export by link", f"{exported} registration(s) listed")
+    _row("attendance (Zoom report)", _attendance_line(certified.summary))
+    _row("certificates emailed", f"{certified.certificates} of {len(attendees) - 2} attendees")
+    _row("one verified over HTTP", certified.verified.get("status", "not verified"))
     _row("dead letters", _dead_letters(dead_letters))
     _row("outbox", data_dir / "outbox")
     phases.report()
     _say(f"Done in {time.monotonic() - started:.1f} s")
-    return 0 if len(files) == expected else 1
+    certificates_ok = certified.certificates == len(attendees) - 2
+    verified_ok = certified.verified.get("status") == "valid"
+    return 0 if len(files) == expected and certificates_ok and verified_ok else 1
+
+
+def _attendance_line(summary: str) -> str:
+    """The import's closing count line (matched, under threshold, no-shows, unmatched)."""
+    lines = [line.strip() for line in summary.splitlines() if line.strip()]
+    return lines[-1] if lines else "-"
 
 
 def _dead_letters(listing: str) -> str:
