@@ -27,6 +27,7 @@ from shared.web.responses import (
     html_response,
     http_handler,
     json_response,
+    notice_response,
     request_time,
     wants_html,
 )
@@ -164,7 +165,4 @@ def _now() -> datetime:
 
 
 def _notice(notice: pages.Notice, headers: dict[str, str] | None = None) -> Response:
-    extra = {**PRIVATE, **(headers or {})}
-    if wants_html(app.current_event):
-        return html_response(notice.status, pages.notice_page(notice), extra)
-    return json_response(notice.status, {"status": notice.code, "message": notice.message}, extra)
+    return notice_response(app.current_event, notice, {**PRIVATE, **(headers or {})})

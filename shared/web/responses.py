@@ -77,3 +77,13 @@ def html_response(status: int, page: str, headers: dict[str, str] | None = None)
         body=page,
         headers={**pages.security_headers(page), **(headers or {})},
     )
+
+
+def notice_response(
+    event: APIGatewayProxyEventV2, notice: pages.Notice, headers: dict[str, str] | None = None
+) -> Response:
+    """``notice`` as a page for a browser (``Accept``), else as JSON ``{"status": code,
+    "message": text}``, with its HTTP status and ``headers``."""
+    if wants_html(event):
+        return html_response(notice.status, pages.notice_page(notice), headers)
+    return json_response(notice.status, {"status": notice.code, "message": notice.message}, headers)
