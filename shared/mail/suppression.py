@@ -67,6 +67,7 @@ ESSENTIAL_KINDS = frozenset(
         "update",  # the session rescheduled: its calendar update
         "cancellation",  # the session cancelled: its calendar CANCEL
         "material-rejected",  # to the organisers
+        "message-essential",  # an organiser's message about the session itself (--essential)
     }
 )
 """The ``X-KBS-Kind`` of essential mail; every other kind is a notice."""

@@ -28,6 +28,10 @@ Access patterns (all Query or GetItem, never Scan):
 | the series' attendance threshold     | GetItem  PK=SERIES  SK=ATTENDANCE_THRESHOLD             |
 | a session's attendance threshold     | GetItem  PK=SESSION#{id}  SK=ATTENDANCE_THRESHOLD       |
 | a cap's count in a window (API)      | UpdateItem PK=CAP#{scope}#{sha256}  SK={window start}   |
+| a session's whole partition (reports)| Query    PK=SESSION#{id}  (every item of the session)   |
+| authority aliases, all (reports)     | Query    PK=AUTHORITIES  SK begins_with ALIAS#          |
+| one alias (by normalised variant)    | GetItem  PK=AUTHORITIES  SK=ALIAS#{normalised}          |
+| an organiser's message (its body)    | GetItem  PK=MESSAGE#{id}  SK=MESSAGE                    |
 
 Email addresses in keys are always the canonical lower-case form.
 
@@ -95,6 +99,17 @@ counters
   by the SHA-256 of the canonical address; a UTC hour for ``client``, the SHA-256 of the source
   IP), written by one conditional ``UpdateItem`` (``ADD``) per submission; expires a day after
   its window. No address, no IP.
+- Authority alias ``PK=AUTHORITIES SK=ALIAS#{normalised variant}``
+  (:mod:`shared.reports.authorities`): an organisation's spelling (``variant``) and the
+  ``canonical`` authority it stands for (with its normalised ``canonical_key``); a canonical
+  name is never itself an alias. No personal data.
+- Organiser message ``PK=MESSAGE#{id} SK=MESSAGE`` (:mod:`shared.notices.messages`): the subject,
+  body, audience, session and ``essential`` flag of a message to a session's people, keyed by a
+  digest of them, so the email queue's batches carry only the id. No address.
+
+Reports (:mod:`shared.reports`) read the programme (GSI1 ``PROGRAMME``), then one Query per
+session on its partition (registrations, waitlist entries and attendance together), then the
+aliases: about one Query page per session of up to a few thousand registrations.
 """
 
 from __future__ import annotations
@@ -226,3 +241,18 @@ def cap_pk(scope: str, digest: str) -> str:
 
 def cap_sk(window_start: datetime) -> str:
     return sortable_time(window_start)
+
+
+AUTHORITIES = "AUTHORITIES"
+ALIAS_SK_PREFIX = "ALIAS#"
+
+
+def alias_sk(normalised: str) -> str:
+    return f"{ALIAS_SK_PREFIX}{normalised}"
+
+
+MESSAGE_SK = "MESSAGE"
+
+
+def message_pk(message_id: str) -> str:
+    return f"MESSAGE#{message_id}"
