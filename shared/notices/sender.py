@@ -148,7 +148,9 @@ def render(
     message: messages.Message | None = None,
 ) -> EmailMessage:
     """The email of ``batch``'s notice for one registrant, with its ``.ics`` if the kind has one
-    (``message``: the organiser's message of a message batch)."""
+    (``message``: the organiser's message of a message batch, required for one: ``ValueError``)."""
+    if (batch.kind in MESSAGES) != (message is not None):
+        raise ValueError("an organiser's message batch renders its message, and only it")
     spec = SPECS[batch.kind]
     method = spec.calendar if registration.status is RegistrationStatus.CONFIRMED else None
     calendar = None
