@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -17,8 +17,7 @@ from shared.platform import keys
 from shared.platform.clients import table
 from shared.programme.models import Session
 from shared.programme.repository import get_session, list_sessions
-from shared.registrations.models import Registration
-from shared.registrations.store import registration_from_item
+from shared.registrations.models import RegistrationStatus
 from shared.reports.authorities import Resolver, aliases
 from shared.reports.writers import Table
 
@@ -30,12 +29,51 @@ class StatusFilter(StrEnum):
     ALL = "all"
 
 
+@dataclass(frozen=True)
+class Booking:
+    """What a report shows of one registration (a projection of its item)."""
+
+    session_id: str
+    email: str
+    reference: str
+    full_name: str
+    organisation: str
+    country: str
+    role: str
+    language: str
+    status: RegistrationStatus
+    registered_at: datetime
+
+    @classmethod
+    def from_item(cls, session_id: str, item: dict[str, Any]) -> Booking:
+        """From a registration item projected to :data:`_PROJECTED` (the address is in its
+        sort key, the session in its partition key)."""
+        return cls(
+            session_id=session_id,
+            email=_email(item),
+            **{name: str(item.get(name, "")) for name in _TEXT},
+            status=RegistrationStatus(item["status"]),
+            registered_at=datetime.fromisoformat(str(item["registered_at"])),
+        )
+
+
+_TEXT = ("reference", "full_name", "organisation", "country", "role", "language")
+# Only what reports show: a smaller answer than whole items (the same read capacity).
+_PROJECTED = ("SK", "GSI2SK", "minutes", "status", "registered_at", *_TEXT)
+
+
+def _email(item: dict[str, Any]) -> str:
+    """The canonical address of a registration, waitlist or attendance item: its sort key's
+    part after the prefix (:mod:`shared.platform.keys`)."""
+    return str(item["SK"]).split("#", 1)[1]
+
+
 @dataclass
 class SessionData:
     """One session's people, as stored."""
 
     session: Session
-    registrations: list[Registration] = field(default_factory=list)
+    registrations: list[Booking] = field(default_factory=list)
     waitlist_positions: dict[str, int] = field(default_factory=dict)
     """Canonical address -> place in line (1 first), in promotion order."""
     attendance: dict[str, int] = field(default_factory=dict)
@@ -51,18 +89,22 @@ def session_data(table_name: str, session: Session) -> SessionData:
     for item in _partition(table_name, session.session_id, data):
         sk = str(item["SK"])
         if sk.startswith(keys.REGISTRATION_SK_PREFIX):
-            data.registrations.append(registration_from_item(item))
+            data.registrations.append(Booking.from_item(session.session_id, item))
         elif sk.startswith(keys.WAITLIST_SK_PREFIX):
-            waiting.append((str(item["GSI2SK"]), str(item["email"])))
+            waiting.append((str(item["GSI2SK"]), _email(item)))
         elif sk.startswith(keys.ATTENDANCE_SK_PREFIX):
-            data.attendance[str(item["email"])] = int(item["minutes"])
+            data.attendance[_email(item)] = int(item["minutes"])
     data.waitlist_positions = {email: n for n, (_, email) in enumerate(sorted(waiting), start=1)}
     return data
 
 
 def _partition(table_name: str, session_id: str, data: SessionData) -> Iterator[dict[str, Any]]:
     """The items of the session's partition, page by page (counted in ``data.query_pages``)."""
-    kwargs: dict[str, Any] = {"KeyConditionExpression": Key("PK").eq(keys.session_pk(session_id))}
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": Key("PK").eq(keys.session_pk(session_id)),
+        "ProjectionExpression": ", ".join(f"#a{n}" for n in range(len(_PROJECTED))),
+        "ExpressionAttributeNames": {f"#a{n}": name for n, name in enumerate(_PROJECTED)},
+    }
     while True:
         page = table(table_name).query(**kwargs)
         data.query_pages += 1

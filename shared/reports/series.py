@@ -21,9 +21,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from shared.registrations.models import Registration, RegistrationStatus
+from shared.registrations.models import RegistrationStatus
 from shared.reports.authorities import Resolver
-from shared.reports.rows import SessionData
+from shared.reports.rows import Booking, SessionData
 from shared.reports.writers import Table
 
 QUARTER_MINUTES = 15
@@ -204,7 +204,7 @@ def _attend(
         g.quarters += quarters
 
 
-def _no_show(registration: Registration, session: SessionData) -> bool:
+def _no_show(registration: Booking, session: SessionData) -> bool:
     return (
         registration.status is RegistrationStatus.CONFIRMED
         and session.attendance.get(registration.email, 0) <= 0
