@@ -129,6 +129,8 @@ class KbsStack(Stack):
             "ConfigurationSetName": email.configuration_set.configuration_set_name,
             "LinkSecretName": link_secret.secret.secret_name,
             "DeadLetterTopicArn": alarms.topic.topic_arn,
+            # `kbs message` enqueues an organiser's message here, as the notice functions do.
+            "EmailBatchesQueueUrl": work_queues[wiring.EMAIL_BATCHES].queue.queue_url,
         }.items():
             CfnOutput(self, name, value=value)
         # One per dead-letter queue: where its messages came from and go back to (`kbs dlq`).

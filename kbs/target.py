@@ -116,6 +116,7 @@ def stack_target(name: str) -> Target:
                 ("KBS_PUBLIC_BASE_URL", outputs["ApiUrl"].rstrip("/")),
                 ("KBS_LINK_SECRET_NAME", outputs.get("LinkSecretName", "")),
                 ("KBS_CONFIGURATION_SET", outputs.get("ConfigurationSetName", "")),
+                ("KBS_EMAIL_BATCHES_QUEUE_URL", outputs.get("EmailBatchesQueueUrl", "")),
             ),
         )
     except KeyError as exc:

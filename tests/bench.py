@@ -8,6 +8,9 @@ Fan-out: a session with 10,000 confirmed registrants on in-process moto; the ses
 ticks at T-24h and the email sender drains the queue one batch per invocation, as deployed.
 Every AWS call is counted (botocore ``before-call`` events): wall time, DynamoDB and SES calls
 per recipient, and batches against the floor of ceil(N / 50).
+
+Reports: ``kbs report series`` over 21 sessions x 300 registrations seeded with batch writes
+on in-process moto: its time and read cost (Query pages per registration, no Scan).
 """
 
 from __future__ import annotations
@@ -199,10 +202,66 @@ def _calls(calls: Counter[str], service: str) -> str:
     )
 
 
+REPORT_SESSIONS, REPORT_PER_SESSION = 21, 300
+
+
+def report_series(
+    report: Callable[[str], None] = print,
+    sessions: int = REPORT_SESSIONS,
+    per_session: int = REPORT_PER_SESSION,
+) -> bool:
+    """Time ``kbs report series`` (the console command, table output) over ``sessions`` x
+    ``per_session`` registrations seeded with batch writes; print its read cost. True if it
+    read with Query and GetItem only (never a Scan) and listed every registration."""
+    import tempfile
+
+    from kbs.cli import main as kbs
+    from shared.platform import clients
+    from tests.conftest import TABLE_NAME
+    from tests.reports_support import seed, session
+    from tests.support import local_stack_file
+
+    with _moto_account() as patch, tempfile.TemporaryDirectory() as data_dir:
+        started = time.perf_counter()
+        seed(TABLE_NAME, [session(n) for n in range(1, sessions + 1)], per_session)
+        seeded = time.perf_counter()
+        calls: Counter[str] = Counter()
+        real_reset = clients.reset
+
+        def reset_and_count() -> None:  # the command's target resets the clients: count anew
+            real_reset()
+            clients._session().events.register(
+                "before-call", lambda event_name, **_: calls.update([event_name.split(".", 1)[1]])
+            )
+
+        patch.setattr(clients, "reset", reset_and_count)
+        printed, cpu = io.StringIO(), time.process_time()
+        with contextlib.redirect_stdout(printed):
+            code = kbs(["report", "series", "--local", local_stack_file(Path(data_dir)).as_posix()])
+        done, cpu = time.perf_counter(), time.process_time() - cpu
+    registrations = sessions * per_session
+    queries = calls["dynamodb.Query"]
+    # The totals' series line: "series  {registered}  ...".
+    (listed,) = [
+        int(line.split()[1])
+        for line in printed.getvalue().splitlines()
+        if line.startswith("series ")
+    ]
+    report(f"kbs report series over {sessions} sessions x {per_session} registrations (moto)")
+    report(f"  seeding (batch_writer, not measured)      {seeded - started:7.1f} s")
+    report(f"  kbs report series                         {done - seeded:7.1f} s ({cpu:.1f} s CPU)")
+    report(f"  DynamoDB calls: {_calls(calls, 'dynamodb')}")
+    report(f"  Query pages per registration  {queries / registrations:.4f}")
+    report(f"  registrations counted {listed:,} of {registrations:,}")
+    return code == 0 and "dynamodb.Scan" not in calls and listed == registrations
+
+
 def main() -> int:
     ok = cold_starts()
     print()
     ok &= fan_out()
+    print()
+    ok &= report_series()
     return 0 if ok else 1
 
 

@@ -1,4 +1,5 @@
-"""``kbs waitlist list SESSION``: a session's waiting list, in the order places are offered.
+"""``kbs waitlist list SESSION``: a session's waiting list, in the order places are offered;
+``kbs waitlist promote SESSION EMAIL``: an organiser gives one of them a place.
 
 First come, first served in the order the API accepted the submissions (request time to the
 millisecond, then the session's waitlist sequence: :mod:`shared.registrations.waitlist`). Each
@@ -9,6 +10,7 @@ them, so promotion passes them over (they stay on the list); an unsubscribe stop
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC
 
 from kbs import target as targets
@@ -23,12 +25,23 @@ REACH = {
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("waitlist", help="a session's waiting list, in order")
+    parser = subparsers.add_parser("waitlist", help="a session's waiting list; promote by hand")
     commands = parser.add_subparsers(dest="waitlist_command", required=True)
     lister = commands.add_parser("list", help="position, since, and who can be reached")
     lister.add_argument("session_id")
     targets.add_target_arguments(lister)
     lister.set_defaults(func=list_command)
+    promote = commands.add_parser(
+        "promote", help="give a waiting registrant a place (the usual confirmation)"
+    )
+    promote.add_argument("session_id")
+    promote.add_argument("email")
+    promote.add_argument("--over-capacity", action="store_true", help="even if the session is full")
+    promote.add_argument(
+        "--force", action="store_true", help="even if no email reaches them (bounced, complained)"
+    )
+    targets.add_target_arguments(promote)
+    promote.set_defaults(func=promote_command)
 
 
 def list_command(args: argparse.Namespace) -> int:
@@ -52,4 +65,31 @@ def list_command(args: argparse.Namespace) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(LIST_COLUMNS))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def promote_command(args: argparse.Namespace) -> int:
+    from shared.programme.repository import SessionNotFoundError
+    from shared.registrations import waitlist
+
+    target = targets.resolve(args)
+    try:
+        promoted = waitlist.promote_one(
+            args.session_id,
+            args.email,
+            now=target.now(),
+            settings=target.settings(),
+            over_capacity=args.over_capacity,
+            force=args.force,
+        )
+    except SessionNotFoundError:
+        print(f"kbs: no session {args.session_id}", file=sys.stderr)
+        return 2
+    except waitlist.PromotionRefusedError as exc:
+        print(f"kbs: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{promoted.email} ({promoted.reference}) now has a place in {promoted.session_id}; "
+        "confirmation emailed (once) and announced."
+    )
     return 0

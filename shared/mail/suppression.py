@@ -68,6 +68,7 @@ ESSENTIAL_KINDS = frozenset(
         "cancellation",  # the session cancelled: its calendar CANCEL
         "material-rejected",  # to the organisers
         "certificate",  # a certificate of attendance (issued, reissued or resent)
+        "message-essential",  # an organiser's message about the session itself (--essential)
     }
 )
 """The ``X-KBS-Kind`` of essential mail; every other kind is a notice."""

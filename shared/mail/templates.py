@@ -293,6 +293,23 @@ def materials_available(
     )
 
 
+def organiser_message(
+    registration: Registration, session: Session, subject: str, body: str
+) -> EmailContent:
+    """An organiser's message about ``session`` (``kbs message``): ``body`` is plain text,
+    its paragraphs (split at blank lines) escaped like every value."""
+    paragraphs = [" ".join(p.split()) for p in body.replace("\r\n", "\n").split("\n\n")]
+    return _render(
+        subject=subject,
+        name=registration.full_name,
+        blocks=[
+            f"A message from the organisers of the {SERIES} about your session:",
+            SessionBlock(session.title, session_time(session, registration.timezone)),
+            *(p for p in paragraphs if p),
+        ],
+    )
+
+
 def material_rejected(key: str, reason: str, quarantine_key: str) -> EmailContent:
     """To the organisers: an upload was not accepted, why, and where it was moved."""
     return _render(

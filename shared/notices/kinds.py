@@ -38,6 +38,11 @@ class NoticeKind(StrEnum):
     MATERIALS = "materials"
     """Materials uploaded after the follow-up: one per batch of uploads
     (shared.materials.library)."""
+    MESSAGE = "message"
+    """An organiser's message (``kbs message``; shared.notices.messages): a notice."""
+    MESSAGE_ESSENTIAL = "message-essential"
+    """An organiser's message about the session itself (``--essential``): essential mail,
+    sent also to those who unsubscribed from notices."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,20 @@ SPECS: dict[NoticeKind, NoticeSpec] = {
     NoticeKind.MATERIALS: NoticeSpec(
         frozenset({SessionStatus.ENDED}), _CONFIRMED, None, per_change=False
     ),
+    # An organiser's message: its audience was chosen at fan-out (shared.notices.messages);
+    # sending re-checks only that the person still holds a place or a waitlist entry.
+    **{
+        kind: NoticeSpec(
+            frozenset(SessionStatus),
+            frozenset({RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED}),
+            None,
+            per_change=False,
+        )
+        for kind in (NoticeKind.MESSAGE, NoticeKind.MESSAGE_ESSENTIAL)
+    },
 }
+MESSAGES = frozenset({NoticeKind.MESSAGE, NoticeKind.MESSAGE_ESSENTIAL})
+"""Organiser messages: their version is the message id, their text in the table."""
 
 
 WITH_MATERIALS = frozenset(
@@ -108,7 +126,10 @@ def applies(kind: NoticeKind, session: Session, notice_version: str) -> bool:
     if session.status not in SPECS[kind].statuses:
         return False
     # A materials notice is about a batch of uploads, not about the session's time or change.
-    return kind is NoticeKind.MATERIALS or version(kind, session) == notice_version
+    # An organiser's message is about itself (its version is the message id).
+    if kind is NoticeKind.MATERIALS or kind in MESSAGES:
+        return True
+    return version(kind, session) == notice_version
 
 
 def addressed(kind: NoticeKind, registration: Registration, moment: datetime) -> bool:

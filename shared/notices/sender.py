@@ -21,7 +21,9 @@ from botocore.exceptions import ClientError
 from shared.certificates import record_link
 from shared.mail import ics, sending, suppression, templates, unsubscribe
 from shared.materials import library
+from shared.notices import messages
 from shared.notices.kinds import (
+    MESSAGES,
     SPECS,
     WITH_MATERIALS,
     EmailBatch,
@@ -83,6 +85,12 @@ def send_batch(batch: EmailBatch, *, settings: Settings, pace: Pace) -> int:
     if not applies(batch.kind, session, batch.version):
         logger.info("Notice no longer applies", extra=_facts(batch))
         return 0
+    message = None
+    if batch.kind in MESSAGES:  # an organiser's message: its text is in the table, by id
+        message = messages.get_message(settings.table_name, batch.version)
+        if message is None:
+            logger.warning("Organiser message not found", extra=_facts(batch))
+            return 0
     uploaded = (
         library.current_materials(settings.table_name, session.session_id)
         if batch.kind in WITH_MATERIALS
@@ -99,13 +107,15 @@ def send_batch(batch: EmailBatch, *, settings: Settings, pace: Pace) -> int:
     for registration in recipients:
         key = send_key(batch, registration)
         files = library.for_registrant(uploaded, registration, settings=settings, now=batch.moment)
-        message = render(batch, registration, session, settings=settings, files=files)
+        email = render(
+            batch, registration, session, settings=settings, files=files, message=message
+        )
         pace.wait()
         try:
             result = sending.send_once(
                 settings.table_name,
                 key,
-                message,
+                email,
                 configuration_set=settings.configuration_set,
                 suppressions=known,
             )
@@ -136,8 +146,12 @@ def render(
     *,
     settings: Settings,
     files: Sequence[templates.Material],
+    message: messages.Message | None = None,
 ) -> EmailMessage:
-    """The email of ``batch``'s notice for one registrant, with its ``.ics`` if the kind has one."""
+    """The email of ``batch``'s notice for one registrant, with its ``.ics`` if the kind has one
+    (``message``: the organiser's message of a message batch, required for one: ``ValueError``)."""
+    if (batch.kind in MESSAGES) != (message is not None):
+        raise ValueError("an organiser's message batch renders its message, and only it")
     spec = SPECS[batch.kind]
     method = spec.calendar if registration.status is RegistrationStatus.CONFIRMED else None
     calendar = None
@@ -156,7 +170,11 @@ def render(
         sender=settings.sender_email,
         recipient=registration.email,
         recipient_name=registration.full_name,
-        content=_content(batch, registration, session, settings, files, calendar=bool(calendar)),
+        content=(
+            templates.organiser_message(registration, session, message.subject, message.body)
+            if message is not None
+            else _content(batch, registration, session, settings, files, calendar=bool(calendar))
+        ),
         date=batch.moment,
         calendar=calendar,
         calendar_method=method or "REQUEST",

@@ -33,6 +33,10 @@ Access patterns (all Query or GetItem, never Scan):
 | session (issue once)                 |                                                         |
 | a session's certificates, all states | Query GSI2  GSI2PK=CERTIFICATES#{id}  (GSI2SK = issued) |
 | a person's certificates (email)      | Query GSI1  GSI1PK=REGISTRANT#{email}  (b_w CERT#)      |
+| a session's whole partition (reports)| Query    PK=SESSION#{id}  (every item of the session)   |
+| authority aliases, all (reports)     | Query    PK=AUTHORITIES  SK begins_with ALIAS#          |
+| one alias (by normalised variant)    | GetItem  PK=AUTHORITIES  SK=ALIAS#{normalised}          |
+| an organiser's message (its body)    | GetItem  PK=MESSAGE#{id}  SK=MESSAGE                    |
 
 Email addresses in keys are always the canonical lower-case form.
 
@@ -111,6 +115,17 @@ counters
   certificate of that session and its ``state`` (issuing, issued); written by a conditional put
   so an attendee gets one certificate however often the event is replayed; deleted when that
   certificate is revoked.
+- Authority alias ``PK=AUTHORITIES SK=ALIAS#{normalised variant}``
+  (:mod:`shared.reports.authorities`): an organisation's spelling (``variant``) and the
+  ``canonical`` authority it stands for (with its normalised ``canonical_key``); a canonical
+  name is never itself an alias. No personal data.
+- Organiser message ``PK=MESSAGE#{id} SK=MESSAGE`` (:mod:`shared.notices.messages`): the subject,
+  body, audience, session and ``essential`` flag of a message to a session's people, keyed by a
+  digest of them, so the email queue's batches carry only the id. No address.
+
+Reports (:mod:`shared.reports`) read the programme (GSI1 ``PROGRAMME``), then one Query per
+session on its partition (registrations, waitlist entries and attendance together), then the
+aliases: about one Query page per session of up to a few thousand registrations.
 """
 
 from __future__ import annotations
@@ -263,3 +278,18 @@ def certificates_gsi2pk(session_id: str) -> str:
 
 def certified_sk(email_key: str) -> str:
     return f"{CERTIFIED_SK_PREFIX}{email_key}"
+
+
+AUTHORITIES = "AUTHORITIES"
+ALIAS_SK_PREFIX = "ALIAS#"
+
+
+def alias_sk(normalised: str) -> str:
+    return f"{ALIAS_SK_PREFIX}{normalised}"
+
+
+MESSAGE_SK = "MESSAGE"
+
+
+def message_pk(message_id: str) -> str:
+    return f"MESSAGE#{message_id}"

@@ -137,6 +137,73 @@ def _promote(
         yield promoted, session
 
 
+class PromotionRefusedError(RuntimeError):
+    """An organiser's promotion cannot be made (the message says why); nothing changed."""
+
+
+def promote_one(
+    session_id: str,
+    email: str,
+    *,
+    now: datetime,
+    settings: Settings,
+    over_capacity: bool = False,
+    force: bool = False,
+) -> Registration:
+    """An organiser gives ``email`` a place in ``session_id`` (``kbs waitlist promote``), in
+    the transaction and with the confirmation (email once, "Registration Confirmed") of
+    automatic promotion (module doc), whatever the person's place in line.
+
+    Refused (:class:`PromotionRefusedError`) if the session is not open, the address is not
+    waitlisted, the session is full (unless ``over_capacity``), or no email reaches the address,
+    bounced or complained (unless ``force``: the place is given, the email is not sent).
+    Raises :class:`SessionNotFoundError` for an unknown session.
+    """
+    table_name = settings.table_name
+    availability = get_session(table_name, session_id)
+    session = availability.session
+    if not session.is_open_at(now):
+        raise PromotionRefusedError(f"session {session_id} is not open ({session.status.value})")
+    registration = get_registration(table_name, session_id, email)
+    if registration is None or registration.status is not _WAITLISTED:
+        raise PromotionRefusedError(f"{email} is not on the waiting list of {session_id}")
+    if availability.places_left <= 0 and not over_capacity:
+        raise PromotionRefusedError(
+            f"{session_id} is full ({availability.confirmed} of {session.capacity}): "
+            "--over-capacity to give a place anyway"
+        )
+    reason = suppression.unreachable(table_name, registration.email)
+    if reason is not None and not force:
+        raise PromotionRefusedError(
+            f"no email reaches {email} ({reason.value}): --force to give the place anyway"
+        )
+    promoted = registration.model_copy(update={"status": _CONFIRMED})
+    expiration = retention.expiration(session, settings.retention_days)
+    actions = _promotion_transaction(
+        table_name, promoted, now, expiration, over_capacity=over_capacity
+    )
+    try:
+        transact_write(table_name, actions)
+    except ClientError as exc:
+        if any(r["Code"] == CONDITION_FAILED for r in cancellation_reasons(exc)):
+            raise PromotionRefusedError(
+                "the session or the registration changed meanwhile (full, closed, or no "
+                "longer waitlisted): look again"
+            ) from exc
+        raise
+    logger.info(
+        "Waitlisted registrant promoted by an organiser",
+        extra={
+            "reference": promoted.reference,
+            "session_id": session_id,
+            "over_capacity": over_capacity,
+            "unreachable": reason.value if reason else "",
+        },
+    )
+    _notify_promoted(promoted, session, now, settings, None)
+    return promoted
+
+
 @dataclass(frozen=True)
 class WaitingPlace:
     """One line of a session's waiting list, as organisers see it."""
@@ -180,24 +247,29 @@ def _first_waiting(
 
 
 def _promotion_transaction(
-    table_name: str, promoted: Registration, now: datetime, expiration: int
+    table_name: str,
+    promoted: Registration,
+    now: datetime,
+    expiration: int,
+    *,
+    over_capacity: bool = False,
 ) -> list[dict[str, Any]]:
-    """Counters (first, for the reasons), registration, waitlist entry, promotion notice."""
+    """Counters (first, for the reasons), registration, waitlist entry, promotion notice;
+    ``over_capacity``: an organiser's choice, the capacity is not checked."""
     reference = {":reference": promoted.reference}
+    names = {"#status": "status", "#confirmed": "confirmed", "#waitlisted": "waitlisted"}
+    condition = "#status IN (:open, :live)"
+    if not over_capacity:
+        names["#capacity"] = "capacity"
+        condition += " AND (attribute_not_exists(#confirmed) OR #confirmed < #capacity)"
     return [
         {
             "Update": {
                 "TableName": table_name,
                 "Key": meta_key(promoted.session_id),
                 "UpdateExpression": "ADD #confirmed :one, #waitlisted :minus_one",
-                "ConditionExpression": "#status IN (:open, :live) AND "
-                "(attribute_not_exists(#confirmed) OR #confirmed < #capacity)",
-                "ExpressionAttributeNames": {
-                    "#status": "status",
-                    "#confirmed": "confirmed",
-                    "#waitlisted": "waitlisted",
-                    "#capacity": "capacity",
-                },
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": {
                     ":one": 1,
                     ":minus_one": -1,

@@ -261,6 +261,7 @@ def test_outputs_and_sender_identity(declared: Synth) -> None:
         "ApiUrl",
         "MaterialsBucketName",
         "ConfigurationSetName",
+        "EmailBatchesQueueUrl",  # kbs message enqueues there
     ):
         assert name in outputs
     declared.assertions.has_resource_properties(

@@ -23,7 +23,8 @@ from shared.certificates.store import CERTIFICATE, VALID, Certificate, SessionLi
 from shared.mail import headers, sending
 from shared.mail.templates import EmailContent
 from shared.materials.uploads import rejection_message
-from shared.notices.kinds import EmailBatch, NoticeKind
+from shared.notices import messages
+from shared.notices.kinds import MESSAGES, EmailBatch, NoticeKind
 from shared.notices.sender import render as render_notice
 from shared.platform.settings import Settings
 from shared.programme.models import Session, SessionStatus
@@ -49,6 +50,8 @@ SESSION_STATUS = {
     NoticeKind.FOLLOW_UP: SessionStatus.ENDED,
     NoticeKind.MATERIALS: SessionStatus.ENDED,
     NoticeKind.CANCELLATION: SessionStatus.CANCELLED,
+    NoticeKind.MESSAGE: SessionStatus.OPEN,
+    NoticeKind.MESSAGE_ESSENTIAL: SessionStatus.OPEN,
 }
 # What the built message's top-level headers are, in order (plus the two of an attachment-less
 # or attached body, both multipart): anything else in the bytes was injected.
@@ -80,7 +83,19 @@ def notice(kind: NoticeKind) -> Build:
             reason=f"{session.title} was moved",
             recipients=[registration.email],
         )
-        message = render_notice(batch, registration, session, settings=SETTINGS, files=[])
+        organiser = None
+        if kind in MESSAGES:  # the organiser's subject and body: outside text too
+            organiser = messages.compose(
+                session.session_id,
+                "".join(c for c in session.title if c.isprintable()).strip() or "x",
+                f"{registration.organisation}\n\n{session.title}",
+                messages.Audience.ALL,
+                essential=kind is NoticeKind.MESSAGE_ESSENTIAL,
+                now=MOMENT,
+            )
+        message = render_notice(
+            batch, registration, session, settings=SETTINGS, files=[], message=organiser
+        )
         return message, registration.email, registration.full_name
 
     return build

@@ -1,0 +1,110 @@
+"""``kbs message SESSION --subject TEXT --body-file FILE``: an organiser's message to a
+session's people, through the notice path (the email queue, sent once per message and person,
+suppression and unsubscribe respected: :mod:`shared.notices.messages`).
+
+``--essential`` is for a message about the session itself (a changed link, a room change): it
+reaches people who unsubscribed from notices too, and is logged as such. ``--dry-run`` sends
+nothing: it prints the recipients' count and the text part of the first one's email.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kbs import target as targets
+
+if TYPE_CHECKING:
+    from shared.notices.messages import Message
+    from shared.platform.settings import Settings
+    from shared.programme.models import Session
+
+AUDIENCES = ("confirmed", "waitlisted", "attended", "absent", "all")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("message", help="email a session's people (once each)")
+    parser.add_argument("session_id")
+    parser.add_argument("--subject", required=True)
+    parser.add_argument(
+        "--body-file",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="plain UTF-8 text, paragraphs at blank lines",
+    )
+    parser.add_argument("--to", choices=AUDIENCES, default="confirmed")
+    parser.add_argument(
+        "--essential",
+        action="store_true",
+        help="about the session itself: also to those unsubscribed from notices",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="count and show, send nothing")
+    targets.add_target_arguments(parser)
+    parser.set_defaults(func=message_command)
+
+
+def message_command(args: argparse.Namespace) -> int:
+    from shared.notices import messages
+    from shared.programme.repository import SessionNotFoundError, get_session
+
+    try:
+        body = messages.read_body(args.body_file)
+    except (messages.MessageError, OSError) as exc:
+        print(f"kbs: {exc}", file=sys.stderr)
+        return 2
+    target = targets.resolve(args)
+    try:
+        session = get_session(target.table, args.session_id).session
+    except SessionNotFoundError:
+        print(f"kbs: no session {args.session_id}", file=sys.stderr)
+        return 2
+    settings = target.settings()
+    try:
+        message = messages.compose(
+            session.session_id,
+            args.subject,
+            body,
+            messages.Audience(args.to),
+            essential=args.essential,
+            now=target.now(),
+        )
+    except messages.MessageError as exc:
+        print(f"kbs: {exc}", file=sys.stderr)
+        return 2
+    kind = "essential message" if args.essential else "notice"
+    if args.dry_run:
+        return _dry_run(message, session, settings, kind)
+    if not settings.email_batches_queue_url:
+        print("kbs: the target names no email queue (KBS_EMAIL_BATCHES_QUEUE_URL)", file=sys.stderr)
+        return 2
+    fanned = messages.send(settings.table_name, settings.email_batches_queue_url, message, session)
+    print(
+        f"Message {message.message_id} ({kind}) queued for {fanned.recipients} recipient(s) "
+        f"in {fanned.batches} batch(es); each is emailed once, suppressions respected."
+    )
+    return 0
+
+
+def _dry_run(message: Message, session: Session, settings: Settings, kind: str) -> int:
+    from shared.notices import messages
+    from shared.notices.kinds import EmailBatch
+    from shared.notices.sender import render
+
+    people = messages.recipients(settings.table_name, message)
+    print(f"Dry run: {len(people)} recipient(s) for this {kind} (before suppressions).")
+    if people:
+        batch = EmailBatch(
+            kind=message.kind,
+            session_id=session.session_id,
+            version=message.message_id,
+            moment=message.created_at,
+            recipients=[people[0].email],
+        )
+        email = render(batch, people[0], session, settings=settings, files=[], message=message)
+        text = email.get_body(preferencelist=("plain",))
+        print(f"Subject: {email['Subject']}\n")
+        print(text.get_content() if text is not None else "")
+    return 0
