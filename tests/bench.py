@@ -203,6 +203,10 @@ def main() -> int:
     ok = cold_starts()
     print()
     ok &= fan_out()
+    print()
+    from tests.bench_local import local_stack
+
+    ok &= local_stack()
     return 0 if ok else 1
 
 
