@@ -1,12 +1,13 @@
 """The local stack's patch of moto's TransactWriteItems (kbs/local/moto_patch.py).
 
-Pinned to moto's code: the first test fails when a moto upgrade changes the patched method
-(review the patch, then update ``PATCHED_SOURCE_SHA256``). The others run real transactions on
+Pinned to moto's code: the first test fails when a moto upgrade changes a patched function
+(review the patch, then update ``PINNED``). The others run real transactions on
 in-process moto with the patch applied.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.table import Table
 
 from kbs.local import moto_patch
 
@@ -22,7 +24,7 @@ TABLE = "patched"
 
 
 def test_the_patched_moto_code_is_the_code_the_patch_was_written_for() -> None:
-    assert moto_patch.source_digest() == moto_patch.PATCHED_SOURCE_SHA256
+    assert moto_patch.source_digests() == moto_patch.PINNED
     assert moto_patch.apply() is True
     assert moto_patch.apply() is True  # idempotent
 
@@ -128,16 +130,56 @@ def test_a_successful_transaction_applies_every_action(dynamodb: Any) -> None:
     assert _table(dynamodb) == {"SESSION": "2", "NEW": "9", "KEEP": "3"}
 
 
-def test_a_transaction_copies_the_items_it_writes_not_the_table(dynamodb: Any) -> None:
+def test_a_transaction_copies_the_items_it_writes_not_the_table(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     table = boto3.resource("dynamodb").Table(TABLE)
     with table.batch_writer() as writer:
         for n in range(500):
             writer.put_item(Item={"PK": f"FILL#{n}", "SK": "A", "n": n})
-    tracked = len(Item.instances_tracked)  # type: ignore[attr-defined]
+    copied: list[type] = []
+    deepcopy = copy.deepcopy
+    monkeypatch.setattr(copy, "deepcopy", lambda v, *a: copied.append(type(v)) or deepcopy(v, *a))
 
     with pytest.raises(ClientError):  # cancelled: the rollback path as well
         dynamodb.transact_write_items(TransactItems=_actions("n <> :three"))
     dynamodb.transact_write_items(TransactItems=_actions("n = :three"))
 
-    # moto keeps every Item it ever made; a whole-table copy would add 500+ per action.
-    assert len(Item.instances_tracked) - tracked < 30  # type: ignore[attr-defined]
+    assert Table not in copied
+    assert copied.count(Item) <= 2 * 3 + 2  # the 3 written items a transaction, and the update
+
+
+def test_moto_no_longer_keeps_every_model_it_ever_made(dynamodb: Any) -> None:
+    tracked = len(Item.instances_tracked)  # type: ignore[attr-defined]
+
+    for n in range(50):
+        dynamodb.put_item(TableName=TABLE, Item={**_key(f"NEW#{n}"), "n": {"N": "1"}})
+        dynamodb.query(
+            TableName=TABLE,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": "KEEP"}},
+        )
+
+    assert len(Item.instances_tracked) == tracked  # type: ignore[attr-defined]
+
+
+def test_a_query_returns_its_items_in_key_order(dynamodb: Any) -> None:
+    for sort_key in ("c", "a", "b"):
+        dynamodb.put_item(TableName=TABLE, Item={"PK": {"S": "Q"}, "SK": {"S": sort_key}})
+
+    items = dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "Q"}},
+    )["Items"]
+    backwards = dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "Q"}},
+        ScanIndexForward=False,
+        Limit=2,
+    )
+
+    assert [item["SK"]["S"] for item in items] == ["a", "b", "c"]
+    assert [item["SK"]["S"] for item in backwards["Items"]] == ["c", "b"]
+    assert backwards["LastEvaluatedKey"]["SK"] == {"S": "b"}
