@@ -8,6 +8,9 @@ Fan-out: a session with 10,000 confirmed registrants on in-process moto; the ses
 ticks at T-24h and the email sender drains the queue one batch per invocation, as deployed.
 Every AWS call is counted (botocore ``before-call`` events): wall time, DynamoDB and SES calls
 per recipient, and batches against the floor of ceil(N / 50).
+
+Local stack: booking cost by table size, memory over a soak, latency after it
+(:mod:`tests.bench_local`).
 """
 
 from __future__ import annotations
