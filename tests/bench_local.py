@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 import tempfile
 import time
@@ -28,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import EVENTS, load_event
+from tests.conftest import EVENTS, ROOT, load_event
 from tests.e2e.support import Served, kbs, serve
 
 CLIENTS = 8
@@ -43,6 +44,7 @@ P95_BUDGET_S = 1.0
 THROUGHPUT_BUDGET = 20.0
 GROWTH_BUDGET_MB = 300
 FLAT_RATIO = 2.0
+LOG = ROOT / ".kbs" / "bench-serve.log"
 
 
 def rss_mb(pid: int) -> float:
@@ -170,8 +172,8 @@ def booking_costs(served: Served, report: Callable[[str], None]) -> bool:
     return flat
 
 
-def soak(served: Served, sessions: list[str], report: Callable[[str], None]) -> float:
-    """Run the soak (module doc); the seconds it took."""
+def soak(served: Served, sessions: list[str], report: Callable[[str], None]) -> tuple[float, bool]:
+    """Run the soak (module doc); the seconds it took, and whether every queue drained."""
     started = time.perf_counter()
     latencies, statuses, wall = register_concurrently(
         served.api_url, sessions, 0, SOAK_REGISTRATIONS
@@ -184,9 +186,17 @@ def soak(served: Served, sessions: list[str], report: Callable[[str], None]) -> 
     listing = json.loads(_get(f"{served.api_url}/sessions"))
     ticks = _day_of_ticks(served, _start_of(listing, sessions[0]))
     report(f"  {UPLOADS} uploads of {UPLOAD_BYTES // 1024} KB, {ticks} ticks (5 min apart)")
-    drained = _wait_until_drained(served)
-    report(f"  queues drained {drained:.1f} s after the last tick")
-    return time.perf_counter() - started
+    drained, pending = _wait_until_drained(served)
+    if pending:
+        report(f"  NOT DRAINED after {drained:.0f} s: {pending}")
+    else:
+        report(f"  queues drained {drained:.1f} s after the last tick")
+    outcomes = Counter(
+        (line["function"], line["outcome"]) for line in served.log_lines() if "outcome" in line
+    )
+    failed = {f"{fn} {outcome}": n for (fn, outcome), n in outcomes.items() if outcome != "ok"}
+    report(f"  invocations {sum(outcomes.values()):,}; not ok: {failed or 'none'}")
+    return time.perf_counter() - started, not pending
 
 
 def _start_of(listing: Any, session_id: str) -> datetime:
@@ -232,8 +242,9 @@ def _day_of_ticks(served: Served, start: datetime) -> int:
     return ticks
 
 
-def _wait_until_drained(served: Served, timeout: float = 300) -> float:
-    """Seconds until every queue of the stack is empty twice in a row (nothing in flight)."""
+def _wait_until_drained(served: Served, timeout: float = 300) -> tuple[float, dict[str, int]]:
+    """Seconds until every queue of the stack is empty twice in a row (nothing in flight), or
+    until ``timeout``; the messages still pending by queue (empty if drained)."""
     import boto3
 
     info = served.info
@@ -245,20 +256,21 @@ def _wait_until_drained(served: Served, timeout: float = 300) -> float:
         aws_secret_access_key="testing",
     )
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    started, empty = time.perf_counter(), 0
-    while empty < 2:
-        if time.perf_counter() - started > timeout:
-            raise RuntimeError(f"queues not drained after {timeout} s")
+    started, empty, pending = time.perf_counter(), 0, {}
+    while empty < 2 and time.perf_counter() - started < timeout:
         time.sleep(1)
-        pending = sum(
-            int(value)
-            for url in info["queues"].values()
-            for value in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)[
-                "Attributes"
-            ].values()
-        )
-        empty = empty + 1 if pending == 0 else 0
-    return time.perf_counter() - started
+        counts = {
+            rule: sum(
+                int(value)
+                for value in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)[
+                    "Attributes"
+                ].values()
+            )
+            for rule, url in info["queues"].items()
+        }
+        pending = {rule: n for rule, n in counts.items() if n}
+        empty = 0 if pending else empty + 1
+    return time.perf_counter() - started, pending
 
 
 def local_stack(report: Callable[[str], None] = print) -> bool:
@@ -269,6 +281,9 @@ def local_stack(report: Callable[[str], None] = print) -> bool:
             return _measure(served, Path(directory), report)
         finally:
             served.stop()
+            LOG.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(served.stderr, LOG)
+            report(f"  the serve process's log: {LOG}")
 
 
 def _measure(served: Served, directory: Path, report: Callable[[str], None]) -> bool:
@@ -285,7 +300,7 @@ def _measure(served: Served, directory: Path, report: Callable[[str], None]) -> 
 
     report(f"soak ({SOAK_REGISTRATIONS:,} registrations, {UPLOADS} uploads, a day of ticks)")
     before = rss_mb(pid)
-    seconds = soak(served, sessions, report)
+    seconds, drained = soak(served, sessions, report)
     after = rss_mb(pid)
     growth = after - before
     within = growth < GROWTH_BUDGET_MB
@@ -316,7 +331,7 @@ def _measure(served: Served, directory: Path, report: Callable[[str], None]) -> 
         f"{'ok' if busy else 'UNDER BUDGET'}"
     )
     report(f"  resident memory at the end             {rss_mb(pid):7.0f} MB")
-    return flat and within and fast and busy and set(statuses) == {202}
+    return flat and within and fast and busy and set(statuses) == {202} and drained
 
 
 def _get(url: str) -> bytes:
