@@ -9,9 +9,12 @@
    as they were (and drops the stream records the aborted writes added). moto's logic
    (validation, conditions, cancellation reasons) is otherwise untouched.
 2. ``Table.query`` starts from ``Table.all_items()``, which sorts the whole table by its keys
-   (about 400 ms at 10,000 items, for every Query, GSI or not), then sorts the matches again
-   by the keys it returns them in. Inside ``query``, ``all_items`` skips that first sort (the
-   second one fixes the order: its sort keys include the table's primary key).
+   (about 400 ms at 10,000 items, for every Query, GSI or not), then compares every item with
+   the hash key wanted, then sorts the matches by the keys it returns them in. Inside
+   ``query``, ``all_items`` returns only the items that can match, unsorted: a dict lookup
+   for the table's hash key, a plain comparison of a GSI's (string or binary) hash keys.
+   moto's own comparison and sort still run on them (the sort fixes the order: its keys
+   include the table's primary key).
 3. ``BaseModel.__new__`` appends every model instance moto ever makes (each item written,
    each item a Query returns, each table copy above, each message) to a class-level
    ``instances_tracked`` list that is never pruned; it only feeds ``/moto-api/data.json``,
@@ -56,6 +59,7 @@ PINNED = {
 
 _WRITES = ("Put", "Update", "Delete")
 _TRACKED = ("moto.ses.", "moto.sesv2.")
+_EXACT = ("S", "B")  # key types whose stored value is the value compared
 _state = threading.local()  # .transaction, .query: inside a patched call on this thread
 
 
@@ -95,8 +99,8 @@ def apply() -> bool:
     models.copy = _TableCopyShim(Table)  # type: ignore[assignment]
     transact = _item_rollback(models.DynamoDBBackend.transact_write_items)
     models.DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
-    Table.query = _flagged("query", Table.query)  # type: ignore[method-assign]
-    Table.all_items = _unsorted_in_query(Table.all_items)  # type: ignore[method-assign,assignment]
+    Table.query = _narrowed_query(Table.query)  # type: ignore[method-assign]
+    Table.all_items = _narrowed_all_items(Table.all_items)  # type: ignore[method-assign,assignment]
     original_new = _original("moto.core.common_models:BaseModel.__new__")
     _untracked_new.__wrapped__ = original_new  # type: ignore[attr-defined]
     BaseModel.__new__ = staticmethod(_untracked_new)  # type: ignore[method-assign]
@@ -112,28 +116,58 @@ def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
     return instance
 
 
-def _flagged(flag: str, method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        setattr(_state, flag, True)
+def _narrowed_query(query: Callable[..., Any]) -> Callable[..., Any]:
+    """``Table.query`` that tells ``all_items`` (on this thread) which hash key it wants."""
+    signature = inspect.signature(query)
+
+    @functools.wraps(query)
+    def patched(*args: Any, **kwargs: Any) -> Any:
+        given = signature.bind(*args, **kwargs).arguments
+        if given.get("index_name"):
+            wanted = [(name, value) for name, value in given.get("hash_key_conditions") or []]
+        else:
+            hash_key = given.get("hash_key")
+            wanted = [(None, hash_key)] if hash_key is not None else []
+        _state.query = [(name, value) for name, value in wanted if value.type in _EXACT]
         try:
-            return method(*args, **kwargs)
+            return query(*args, **kwargs)
         finally:
-            setattr(_state, flag, False)
-
-    return call
-
-
-def _unsorted_in_query(all_items: Callable[[Any], list[Any]]) -> Callable[[Any], list[Any]]:
-    @functools.wraps(all_items)
-    def patched(self: Any) -> list[Any]:
-        if not getattr(_state, "query", False):
-            return all_items(self)
-        if self.range_key_attr:
-            return [item for hash_set in self.items.values() for item in hash_set.values()]
-        return list(self.items.values())
+            _state.query = None
 
     return patched
+
+
+def _narrowed_all_items(all_items: Callable[[Any], list[Any]]) -> Callable[[Any], list[Any]]:
+    """Inside a Query: the items that can match its hash key, unsorted (see module doc).
+
+    Only string and binary keys narrow the search: their stored form is their value, so
+    comparing it selects exactly the items moto's own comparison would keep.
+    """
+
+    @functools.wraps(all_items)
+    def patched(self: Any) -> list[Any]:
+        wanted = getattr(_state, "query", None)
+        if wanted is None:
+            return all_items(self)
+        if wanted and wanted[0][0] is None:  # the table's own hash key: a dict lookup
+            found = self.items.get(wanted[0][1])
+            if found is None:
+                return []
+            return list(found.values()) if self.range_key_attr else [found]
+        items = (
+            [item for hash_set in self.items.values() for item in hash_set.values()]
+            if self.range_key_attr
+            else list(self.items.values())
+        )
+        for name, value in wanted:
+            items = [item for item in items if _same(item.attrs.get(name), value)]
+        return items
+
+    return patched
+
+
+def _same(stored: Any, wanted: Any) -> bool:
+    return stored is not None and stored.type == wanted.type and stored.value == wanted.value
 
 
 class _TableCopyShim:

@@ -183,3 +183,47 @@ def test_a_query_returns_its_items_in_key_order(dynamodb: Any) -> None:
     assert [item["SK"]["S"] for item in items] == ["a", "b", "c"]
     assert [item["SK"]["S"] for item in backwards["Items"]] == ["c", "b"]
     assert backwards["LastEvaluatedKey"]["SK"] == {"S": "b"}
+
+
+def test_a_gsi_query_returns_exactly_its_matches_in_index_order(dynamodb: Any) -> None:
+    attributes = [("PK", "S"), ("SK", "S"), ("G", "S"), ("GS", "N")]
+    dynamodb.create_table(
+        TableName="indexed",
+        KeySchema=[
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in attributes],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "GSI",
+                "KeySchema": [
+                    {"AttributeName": "G", "KeyType": "HASH"},
+                    {"AttributeName": "GS", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for n in range(30):
+        item = {"PK": {"S": f"P{n}"}, "SK": {"S": "A"}, "GS": {"N": str(30 - n)}}
+        if n % 3:
+            item["G"] = {"S": "odd" if n % 2 else "even"}
+        dynamodb.put_item(TableName="indexed", Item=item)
+
+    found = dynamodb.query(
+        TableName="indexed",
+        IndexName="GSI",
+        KeyConditionExpression="G = :g AND GS > :low",
+        ExpressionAttributeValues={":g": {"S": "odd"}, ":low": {"N": "10"}},
+    )["Items"]
+    missing = dynamodb.query(
+        TableName="indexed",
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "nobody"}},
+    )["Items"]
+
+    expected = [n for n in range(30) if n % 3 and n % 2 and 30 - n > 10]
+    assert [item["PK"]["S"] for item in found] == [f"P{n}" for n in sorted(expected, reverse=True)]
+    assert missing == []
