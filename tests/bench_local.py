@@ -313,6 +313,8 @@ def _measure(served: Served, directory: Path, report: Callable[[str], None]) -> 
     )
 
     report(f"POST /registrations after the soak: {LATENCY_REGISTRATIONS} from {CLIENTS} clients")
+    still_open = {s["session_id"] for s in json.loads(_get(f"{served.api_url}/sessions"))}
+    sessions = [s for s in sessions if s in still_open]  # the soak's day closed the first
     latencies, statuses, wall = register_concurrently(
         served.api_url, sessions, SOAK_REGISTRATIONS, LATENCY_REGISTRATIONS
     )
