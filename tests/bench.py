@@ -121,6 +121,11 @@ def _moto_account() -> Iterator[Any]:
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         patch.delenv(name, raising=False)
     get_settings.cache_clear()
+    # The local stack's moto patch: unpatched, each Query sorts the whole table (10,000+ items
+    # here), which measures moto, not kbs (kbs/local/moto_patch.py).
+    from kbs.local import moto_patch
+
+    moto_patch.apply()
     try:
         with mock_aws():
             clients.reset()
