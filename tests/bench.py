@@ -11,6 +11,9 @@ per recipient, and batches against the floor of ceil(N / 50).
 
 Reports: ``kbs report series`` over 21 sessions x 300 registrations seeded with batch writes
 on in-process moto: its time and read cost (Query pages per registration, no Scan).
+
+Local stack: booking cost by table size, memory over a soak, latency after it
+(:mod:`tests.bench_local`).
 """
 
 from __future__ import annotations
@@ -121,6 +124,11 @@ def _moto_account() -> Iterator[Any]:
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         patch.delenv(name, raising=False)
     get_settings.cache_clear()
+    # The local stack's moto patch: unpatched, each Query sorts the whole table (10,000+ items
+    # here), which measures moto, not kbs (kbs/local/moto_patch.py).
+    from kbs.local import moto_patch
+
+    moto_patch.apply()
     try:
         with mock_aws():
             clients.reset()
@@ -262,6 +270,10 @@ def main() -> int:
     ok &= fan_out()
     print()
     ok &= report_series()
+    print()
+    from tests.bench_local import local_stack
+
+    ok &= local_stack()
     return 0 if ok else 1
 
 

@@ -1,8 +1,11 @@
 """A small Lambda-like runtime: handler environment, context object, in-process invocation.
 
 Handlers are imported by the string declared in :mod:`infra.wiring` and called in this
-process, one invocation at a time (a Lambda sandbox runs one event at a time, and the
-Powertools singletons are shared by every handler here).
+process. Each function runs one invocation at a time, as one Lambda sandbox does (its module
+state, such as an event resolver's ``current_event``, belongs to the invocation in hand);
+different functions run at the same time. What they share here and would not share in AWS,
+the Powertools metric set, is guarded by a lock (:func:`guard_shared_metrics`); moto's DynamoDB
+is serialised in :mod:`kbs.local.moto_server`.
 """
 
 from __future__ import annotations
@@ -115,13 +118,41 @@ class Invocation:
         return self.error is None
 
 
+def guard_shared_metrics() -> None:
+    """Serialise access to the Powertools metric set every handler here shares (idempotent).
+
+    In AWS each sandbox has its own; here a flush (iterating the set) may meet another
+    function's ``add_metric`` (changing it), which raises ``RuntimeError``. A metric added by
+    one function may be printed by another's flush: totals are unchanged.
+    """
+    from shared.platform.observability import metrics
+
+    provider = metrics.provider
+    if getattr(provider, "_kbs_guarded", False):
+        return
+    lock = threading.RLock()
+
+    def guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(*args, **kwargs)
+
+        return call
+
+    for name in ("add_metric", "add_dimension", "add_metadata", "flush_metrics", "clear_metrics"):
+        setattr(provider, name, guarded(getattr(provider, name)))
+    provider._kbs_guarded = True  # type: ignore[attr-defined]
+
+
 class Invoker:
-    """Calls declared handlers in this process, serialised, with a fresh context each time."""
+    """Calls declared handlers in this process with a fresh context each time: one invocation
+    at a time per function (a sandbox each), functions concurrently."""
 
     def __init__(self, functions: tuple[Function, ...], region: str) -> None:
         self._region = region
         self._handlers = {fn.name: load_handler(fn) for fn in functions}
-        self._lock = threading.Lock()
+        self._locks = {fn.name: threading.Lock() for fn in functions}
+        guard_shared_metrics()
 
     def invoke(self, fn: Function, event: Any) -> Invocation:
         context = LambdaContext(
@@ -130,7 +161,7 @@ class Invoker:
             invoked_function_arn=function_arn(fn, self._region),
             timeout_seconds=fn.timeout_seconds,
         )
-        with self._lock:
+        with self._locks[fn.name]:
             started = time.perf_counter()
             try:
                 result, error = self._handlers[fn.name](event, context), None

@@ -24,8 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from moto.server import ThreadedMotoServer
-
 from infra.wiring import (
     DEAD_LETTER_QUEUES_VARIABLE,
     FUNCTIONS,
@@ -41,6 +39,7 @@ from kbs.local.clock import Clock, ScheduledRule, Scheduler, event_time
 from kbs.local.delivery import Delivery, DeliveryPolicy, Poller, Queue, queue_arn
 from kbs.local.event_time import stamp_put_events
 from kbs.local.gateway import LOOPBACK, Gateway
+from kbs.local.moto_server import MotoServer
 from kbs.local.outbox import Outbox, forget
 from kbs.local.provisioning import create_table
 from kbs.local.runtime import FAKE_CREDENTIALS, Invoker, aws_environment, patched_environ
@@ -330,11 +329,10 @@ class LocalStack:
         write_info(self.data_dir, self.info)
 
     def _start_moto(self, starting: ExitStack) -> str:
-        moto = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
+        moto = MotoServer(LOOPBACK)
         moto.start()
-        starting.callback(_stop_moto, moto)
-        host, port = moto.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
+        starting.callback(moto.stop)
+        endpoint = moto.endpoint
         # moto's state is per process: start from nothing (matters when started in-process).
         request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310
         urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 (our moto)
@@ -387,10 +385,3 @@ class LocalStack:
             "outbox": str(outbox.directory),
             "environment": environment,
         }
-
-
-def _stop_moto(moto: ThreadedMotoServer) -> None:
-    moto.stop()
-    server = getattr(moto, "_server", None)  # stop() leaves the socket open
-    if server is not None:
-        server.server_close()

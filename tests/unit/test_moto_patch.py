@@ -1,0 +1,229 @@
+"""The local stack's patch of moto's TransactWriteItems (kbs/local/moto_patch.py).
+
+Pinned to moto's code: the first test fails when a moto upgrade changes a patched function
+(review the patch, then update ``PINNED``). The others run real transactions on
+in-process moto with the patch applied.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.table import Table
+
+from kbs.local import moto_patch
+
+TABLE = "patched"
+
+
+def test_the_patched_moto_code_is_the_code_the_patch_was_written_for() -> None:
+    assert moto_patch.source_digests() == moto_patch.PINNED
+    assert moto_patch.apply() is True
+    assert moto_patch.apply() is True  # idempotent
+
+
+@pytest.fixture
+def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in {
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    assert moto_patch.apply()
+    with mock_aws():
+        client = boto3.client("dynamodb")
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[
+                {"AttributeName": "PK", "KeyType": "HASH"},
+                {"AttributeName": "SK", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "PK", "AttributeType": "S"},
+                {"AttributeName": "SK", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for pk, value in (("SESSION", "1"), ("OLD", "2"), ("KEEP", "3")):
+            client.put_item(
+                TableName=TABLE, Item={"PK": {"S": pk}, "SK": {"S": "A"}, "n": {"N": value}}
+            )
+        yield client
+
+
+def _key(pk: str) -> dict[str, Any]:
+    return {"PK": {"S": pk}, "SK": {"S": "A"}}
+
+
+def _actions(condition_on_keep: str) -> list[dict[str, Any]]:
+    """Update SESSION, put NEW, delete OLD, and a condition on KEEP (true or false)."""
+    return [
+        {
+            "Update": {
+                "TableName": TABLE,
+                "Key": _key("SESSION"),
+                "UpdateExpression": "ADD n :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            }
+        },
+        {
+            "Put": {
+                "TableName": TABLE,
+                "Item": {**_key("NEW"), "n": {"N": "9"}},
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        },
+        {"Delete": {"TableName": TABLE, "Key": _key("OLD")}},
+        {
+            "ConditionCheck": {
+                "TableName": TABLE,
+                "Key": _key("KEEP"),
+                "ConditionExpression": condition_on_keep,
+                "ExpressionAttributeValues": {":three": {"N": "3"}},
+            }
+        },
+    ]
+
+
+def _table(client: Any) -> dict[str, str]:
+    items = client.scan(TableName=TABLE)["Items"]
+    return {item["PK"]["S"]: item["n"]["N"] for item in items}
+
+
+def test_a_cancelled_transaction_leaves_the_table_as_it_was(dynamodb: Any) -> None:
+    before = _table(dynamodb)
+
+    with pytest.raises(ClientError) as raised:
+        dynamodb.transact_write_items(TransactItems=_actions("n <> :three"))
+
+    assert raised.value.response["Error"]["Code"] == "TransactionCanceledException"
+    reasons = [r["Code"] for r in raised.value.response["CancellationReasons"]]
+    assert reasons == ["None", "None", "None", "ConditionalCheckFailed"]
+    assert _table(dynamodb) == before == {"SESSION": "1", "OLD": "2", "KEEP": "3"}
+
+
+def test_a_transaction_naming_one_item_twice_changes_nothing(dynamodb: Any) -> None:
+    twice = [
+        {"Put": {"TableName": TABLE, "Item": {**_key("NEW"), "n": {"N": "1"}}}},
+        {"Delete": {"TableName": TABLE, "Key": _key("OLD")}},
+        {"Put": {"TableName": TABLE, "Item": {**_key("NEW"), "n": {"N": "2"}}}},
+    ]
+
+    with pytest.raises(ClientError):
+        dynamodb.transact_write_items(TransactItems=twice)
+
+    assert _table(dynamodb) == {"SESSION": "1", "OLD": "2", "KEEP": "3"}
+
+
+def test_a_successful_transaction_applies_every_action(dynamodb: Any) -> None:
+    dynamodb.transact_write_items(TransactItems=_actions("n = :three"))
+
+    assert _table(dynamodb) == {"SESSION": "2", "NEW": "9", "KEEP": "3"}
+
+
+def test_a_transaction_copies_the_items_it_writes_not_the_table(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = boto3.resource("dynamodb").Table(TABLE)
+    with table.batch_writer() as writer:
+        for n in range(500):
+            writer.put_item(Item={"PK": f"FILL#{n}", "SK": "A", "n": n})
+    copied: list[type] = []
+    deepcopy = copy.deepcopy
+    monkeypatch.setattr(copy, "deepcopy", lambda v, *a: copied.append(type(v)) or deepcopy(v, *a))
+
+    with pytest.raises(ClientError):  # cancelled: the rollback path as well
+        dynamodb.transact_write_items(TransactItems=_actions("n <> :three"))
+    dynamodb.transact_write_items(TransactItems=_actions("n = :three"))
+
+    assert Table not in copied
+    assert copied.count(Item) <= 2 * 3 + 2  # the 3 written items a transaction, and the update
+
+
+def test_moto_no_longer_keeps_every_model_it_ever_made(dynamodb: Any) -> None:
+    tracked = len(Item.instances_tracked)  # type: ignore[attr-defined]
+
+    for n in range(50):
+        dynamodb.put_item(TableName=TABLE, Item={**_key(f"NEW#{n}"), "n": {"N": "1"}})
+        dynamodb.query(
+            TableName=TABLE,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": "KEEP"}},
+        )
+
+    assert len(Item.instances_tracked) == tracked  # type: ignore[attr-defined]
+
+
+def test_a_query_returns_its_items_in_key_order(dynamodb: Any) -> None:
+    for sort_key in ("c", "a", "b"):
+        dynamodb.put_item(TableName=TABLE, Item={"PK": {"S": "Q"}, "SK": {"S": sort_key}})
+
+    items = dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "Q"}},
+    )["Items"]
+    backwards = dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "Q"}},
+        ScanIndexForward=False,
+        Limit=2,
+    )
+
+    assert [item["SK"]["S"] for item in items] == ["a", "b", "c"]
+    assert [item["SK"]["S"] for item in backwards["Items"]] == ["c", "b"]
+    assert backwards["LastEvaluatedKey"]["SK"] == {"S": "b"}
+
+
+def test_a_gsi_query_returns_exactly_its_matches_in_index_order(dynamodb: Any) -> None:
+    attributes = [("PK", "S"), ("SK", "S"), ("G", "S"), ("GS", "N")]
+    dynamodb.create_table(
+        TableName="indexed",
+        KeySchema=[
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in attributes],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "GSI",
+                "KeySchema": [
+                    {"AttributeName": "G", "KeyType": "HASH"},
+                    {"AttributeName": "GS", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for n in range(30):
+        item = {"PK": {"S": f"P{n}"}, "SK": {"S": "A"}, "GS": {"N": str(30 - n)}}
+        if n % 3:
+            item["G"] = {"S": "odd" if n % 2 else "even"}
+        dynamodb.put_item(TableName="indexed", Item=item)
+
+    found = dynamodb.query(
+        TableName="indexed",
+        IndexName="GSI",
+        KeyConditionExpression="G = :g AND GS > :low",
+        ExpressionAttributeValues={":g": {"S": "odd"}, ":low": {"N": "10"}},
+    )["Items"]
+    missing = dynamodb.query(
+        TableName="indexed",
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "nobody"}},
+    )["Items"]
+
+    expected = [n for n in range(30) if n % 3 and n % 2 and 30 - n > 10]
+    assert [item["PK"]["S"] for item in found] == [f"P{n}" for n in sorted(expected, reverse=True)]
+    assert missing == []
