@@ -14,8 +14,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
+from shared.i18n.times import session_time_label
 from shared.platform.rendering import macros, render
 from shared.programme.models import Session, SessionAvailability
 
@@ -76,10 +76,10 @@ def security_headers(html: str) -> dict[str, str]:
     }
 
 
-def local_start(session: Session) -> str:
-    """The start in the session's own time zone, e.g. ``Tuesday 1 December 2026, 10:00 CET``."""
-    start = session.start.astimezone(ZoneInfo(session.timezone))
-    return f"{start:%A} {start.day} {start:%B %Y, %H:%M %Z}"
+def local_start(session: Session, language: str | None = None) -> str:
+    """The start in the session's own time zone, naming it, e.g. ``Tuesday 1 December 2026,
+    10:00 CET (Europe/Brussels)`` (:func:`shared.i18n.times.session_time_label`)."""
+    return session_time_label(session.start, None, session.timezone, language)
 
 
 def places_text(places_left: int) -> str:
