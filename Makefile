@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: test demo lint synth bench serve clean browser lock openapi
+.PHONY: test demo lint synth bench serve clean browser lock openapi translations
 
 # The dev environment comes from the lock (exact versions, hash-checked), then the project.
 $(STAMP): pyproject.toml requirements/dev.txt
@@ -14,7 +14,13 @@ $(STAMP): pyproject.toml requirements/dev.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
 	$(BIN)/pip install --quiet -e . --no-deps
+	$(BIN)/python -m infra.translations
 	touch $(STAMP)
+
+# Compile the gettext catalogs (shared/i18n/locale/*/LC_MESSAGES/kbs.po -> kbs.mo); with
+# EXTRACT=1, first re-extract kbs.pot from the code (babel.cfg) and merge it into every .po.
+translations: $(STAMP)
+	$(BIN)/python -m infra.translations $(if $(EXTRACT),extract)
 
 # Regenerate requirements/layer.txt and requirements/dev.txt (uv, from the dev lock) after a
 # change to pyproject.toml, requirements/layer.in or infra/runtime.py; then run `make`.

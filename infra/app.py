@@ -13,7 +13,7 @@ from typing import Any
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
-from infra import wiring
+from infra import translations, wiring
 from infra.stack import KbsStack
 
 STACK_NAME = "Kbs"
@@ -21,6 +21,7 @@ STACK_NAME = "Kbs"
 
 def build_app(functions: Sequence[wiring.Function] = wiring.FUNCTIONS, **app_props: Any) -> cdk.App:
     """The app with the Kbs stack and the nag plugins (``app_props`` go to ``cdk.App``)."""
+    translations.compile_catalogs()  # the .mo files the Lambda asset ships (shared/i18n/locale)
     app = cdk.App(**app_props)
     stack = KbsStack(
         app, STACK_NAME, functions=functions, description="Knowledge Building Series backend"

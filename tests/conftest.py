@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from infra import translations
 from shared.platform import clients
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +20,11 @@ BUS_NAME = "kbs-test-bus"
 BUCKET_NAME = "kbs-local-materials"  # the materials bucket the S3 samples in events/ name
 SENDER = "series@example.org"
 LINK_SECRET = "test-link-secret-0123456789abcdef"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the gettext catalogs, as ``make`` and ``cdk synth`` do (a fresh clone has none)."""
+    translations.compile_catalogs()
 
 
 def load_event(relative: str) -> dict[str, Any]:

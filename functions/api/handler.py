@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.i18n import languages
 from shared.platform.event_types import REGISTRATION_SUBMITTED, SOURCE_REGISTRATIONS
 from shared.platform.events import OutgoingEvent, PublishError, publish
 from shared.platform.observability import logger, metrics
@@ -54,7 +55,8 @@ app = APIGatewayHttpResolver()
 )
 def registration_page() -> Response[str]:
     sessions = catalogue.open_sessions(_programme(), _now())
-    page = pages.registration_page(_template(), sessions, intake.CONSENT_TEXT_VERSION)
+    language = languages.from_accept_language(app.current_event.headers.get("accept-language"))
+    page = pages.registration_page(_template(), sessions, intake.CONSENT_TEXT_VERSION, language)
     metrics.add_metric(name="RegistrationPageViews", unit=MetricUnit.Count, value=1)
     return html_response(200, page)
 

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from kbs import target as targets
 from kbs.local.clock import parse_time
 from kbs.table import column_widths, table_line
+from shared.i18n.times import session_time_label, utc_offset
 from shared.platform.events import PublishError
 from shared.programme import repository
 from shared.programme.catalogue import ProgrammeError, load_entries
@@ -189,10 +190,10 @@ def _change(
     except PublishError as exc:
         print(f"kbs: {exc}; run the same command again to announce it", file=sys.stderr)
         return 1
-    local = session.start.astimezone(ZoneInfo(session.timezone))
+    starts = session_time_label(session.start, None, session.timezone, numeric=True)
     print(
-        f"{session.session_id}: {session.status.value}, starts {local:%Y-%m-%d %H:%M %Z} "
-        f"({session.timezone}), sequence {session.sequence}; "
+        f"{session.session_id}: {session.status.value}, starts {starts}, "
+        f"sequence {session.sequence}; "
         f'"{detail_type}" announced on {target.event_bus}'
     )
     return 0
@@ -246,11 +247,13 @@ def programme_lines(programme: list[SessionAvailability], width: int = LIST_WIDT
 
 def _row(availability: SessionAvailability, with_zone: bool) -> tuple[str, ...]:
     session = availability.session
-    local = session.start.astimezone(ZoneInfo(session.timezone))
-    zone = f" ({session.timezone})" if with_zone else ""
+    start = session_time_label(session.start, None, session.timezone, numeric=True)
+    if not with_zone:  # the abbreviation alone may be ambiguous (IST, CST): the UTC offset
+        local = session.start.astimezone(ZoneInfo(session.timezone))
+        start = f"{local:%Y-%m-%d %H:%M} {utc_offset(local)}"
     return (
         session.session_id,
-        f"{local:%Y-%m-%d %H:%M %Z}{zone}",
+        start,
         session.kind.value,
         f"{availability.confirmed}/{session.capacity}",
         str(availability.waitlisted),

@@ -46,12 +46,15 @@ def invitation(
     organizer_name: str,
     stamp: datetime,
     description: str = "",
+    summary: str | None = None,
     method: Method = "REQUEST",
 ) -> str:
     """A VCALENDAR with one VEVENT, CRLF line endings, folded at 75 octets.
 
     ``stamp`` is the time of the change the message tells of (DTSTAMP, and SEQUENCE by
-    :func:`sequence_at`). A REQUEST carries the join link (URL and LOCATION); a CANCEL does
+    :func:`sequence_at`). ``summary`` (default: the session's title) and ``description`` are
+    in the registrant's language (:func:`shared.mail.templates.calendar_summary`). A REQUEST
+    carries the join link (URL and LOCATION); a CANCEL does
     not.
     """
     join_url = str(session.join_url)
@@ -61,7 +64,7 @@ def invitation(
         ("DTSTAMP", _utc(stamp)),
         ("DTSTART", _utc(session.start)),
         ("DTEND", _utc(session.end)),
-        ("SUMMARY", escape_text(session.title)),
+        ("SUMMARY", escape_text(session.title if summary is None else summary)),
         ("DESCRIPTION", escape_text(description)),
         ("ORGANIZER;CN=" + _param(organizer_name), f"mailto:{organizer_email}"),
         (

@@ -4,108 +4,65 @@ Each email is a list of blocks (paragraphs, links, the session set apart), writt
 laid out by two templates in ``shared/mail/templates/``: ``email.txt`` for the text part and
 ``email.html`` for the HTML part, where Jinja2 escapes every value (names, titles, links).
 Times are shown in the registrant's time zone when they gave one, else the session's, and
-always name the zone.
+always name the zone (:func:`shared.i18n.times.session_time_label`). Every registrant email is
+written in the registration's ``language`` (:mod:`shared.i18n`): the English messages here are
+the gettext msgids, translated in ``shared/i18n/locale``; a session's title and description
+follow the language when the programme gives them in it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from collections.abc import Callable, Sequence
+from gettext import NullTranslations
+from zoneinfo import ZoneInfo
 
+from shared.i18n.catalogs import N_, catalog
+from shared.i18n.languages import resolve
+from shared.i18n.times import session_time_label, zone_from_name
+from shared.mail.blocks import Block, EmailContent, Link, Material, SessionBlock
 from shared.platform.rendering import render
 from shared.programme.models import Session
 from shared.registrations.models import Registration
 
+__all__ = ["Block", "EmailContent", "Link", "Material", "SessionBlock"]
 _HERE = "shared.mail"  # the package whose templates/ folder holds the layouts
 SERIES = "Knowledge Building Series"
-EN_DASH = "\u2013"
-SIGNATURE = ("Kind regards,", f"The {SERIES} team", "Electronics Watch")
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
-@dataclass(frozen=True)
-class EmailContent:
-    subject: str
-    text: str
-    html: str
-
-
-@dataclass(frozen=True)
-class Link:
-    """A paragraph ending in a link: ``label`` then the URL."""
-
-    kind: ClassVar[str] = "link"
-    label: str
-    url: str
-
-
-@dataclass(frozen=True)
-class SessionBlock:
-    """The session title and time, set apart from the prose."""
-
-    kind: ClassVar[str] = "session"
-    title: str
-    when: str
-
-
-Block = str | Link | SessionBlock
-
-
-@dataclass(frozen=True)
-class Material:
-    """A file a notice lists (:func:`shared.materials.library.for_registrant`): its label and the
-    registrant's own link."""
-
-    title: str
-    url: str
-
-
-def session_time(session: Session, timezone: str | None = None) -> str:
-    """E.g. "Tuesday 1 December 2026, 10:00\u201311:30 CET (Europe/Brussels)" (an en dash)."""
-    zone = _zone(timezone) or ZoneInfo(session.timezone)
-    start, end = session.start.astimezone(zone), session.end.astimezone(zone)
-    if end.date() == start.date():
-        span = f"{_date(start)}, {start:%H:%M}{EN_DASH}{end:%H:%M}"
-    else:
-        span = f"{_date(start)}, {start:%H:%M} {EN_DASH} {_date(end)}, {end:%H:%M}"
-    return f"{span} {end.tzname()} ({zone.key})"
+def session_time(session: Session, timezone: str | None = None, language: str | None = None) -> str:
+    """E.g. "Tuesday 1 December 2026, 10:00\u201311:30 CET (Europe/Brussels)" (an en dash), in
+    ``timezone`` when it is a known zone, else the session's (:mod:`shared.i18n.times`)."""
+    zone = zone_from_name(timezone) or ZoneInfo(session.timezone)
+    return session_time_label(session.start, session.end, zone, language)
 
 
 def confirmation(registration: Registration, session: Session, cancel_url: str) -> EmailContent:
     """Place confirmed: the join link, the reference and the cancellation link."""
+    _ = _speaker(registration)
     return _render(
-        subject=f"Registration confirmed: {session.title}",
-        name=registration.full_name,
+        registration,
+        subject=_("Registration confirmed: %(title)s", title=_title(registration, session)),
         blocks=[
-            "Thank you for registering. Your place is confirmed for the following session "
-            f"of the {SERIES}:",
-            SessionBlock(session.title, session_time(session, registration.timezone)),
-            Link("Join the session:", str(session.join_url)),
-            "This link is for registered participants only; please do not forward it.",
-            f"Your registration reference is {registration.reference}. "
-            "A calendar invitation is attached to this email.",
-            "We will send you a reminder before the session, and the slides and guidance "
-            "notes afterwards.",
+            _(
+                "Thank you for registering. Your place is confirmed for the following session "
+                "of the %(series)s:"
+            ),
+            _session(registration, session),
+            Link(_("Join the session:"), str(session.join_url)),
+            _("This link is for registered participants only; please do not forward it."),
+            _(
+                "Your registration reference is %(reference)s. "
+                "A calendar invitation is attached to this email."
+            ),
+            _(
+                "We will send you a reminder before the session, and the slides and guidance "
+                "notes afterwards."
+            ),
             Link(
-                "If you can no longer attend, please cancel your registration so that your "
-                "place can be offered to someone on the waiting list:",
+                _(
+                    "If you can no longer attend, please cancel your registration so that your "
+                    "place can be offered to someone on the waiting list:"
+                ),
                 cancel_url,
             ),
         ],
@@ -114,30 +71,39 @@ def confirmation(registration: Registration, session: Session, cancel_url: str) 
 
 def waitlist(registration: Registration, session: Session, cancel_url: str) -> EmailContent:
     """Session full: on the waiting list, no join link yet."""
+    _ = _speaker(registration)
     return _render(
-        subject=f"Waiting list: {session.title}",
-        name=registration.full_name,
+        registration,
+        subject=_("Waiting list: %(title)s", title=_title(registration, session)),
         blocks=[
-            f"Thank you for registering for the following session of the {SERIES}:",
-            SessionBlock(session.title, session_time(session, registration.timezone)),
-            "The session is fully booked, so you have been placed on the waiting list. "
-            "If a place becomes available, we will email you a confirmation with the join "
-            "link and a calendar invitation.",
-            f"Your registration reference is {registration.reference}.",
+            _("Thank you for registering for the following session of the %(series)s:"),
+            _session(registration, session),
+            _(
+                "The session is fully booked, so you have been placed on the waiting list. "
+                "If a place becomes available, we will email you a confirmation with the join "
+                "link and a calendar invitation."
+            ),
+            _("Your registration reference is %(reference)s."),
             Link(
-                "If you no longer wish to attend, you can leave the waiting list here:",
+                _("If you no longer wish to attend, you can leave the waiting list here:"),
                 cancel_url,
             ),
         ],
     )
 
 
+def calendar_summary(registration: Registration, session: Session) -> str:
+    """The SUMMARY of the calendar event: the session's title in the registrant's language."""
+    return session.title_in(registration.language)
+
+
 def calendar_description(registration: Registration, session: Session) -> str:
-    """The DESCRIPTION of the calendar event (plain text)."""
+    """The DESCRIPTION of the calendar event (plain text), in the registrant's language."""
+    _ = catalog(registration.language).gettext
     parts = [
-        session.description,
-        f"Join the session: {session.join_url}",
-        f"Registration reference: {registration.reference}",
+        session.description_in(registration.language),
+        _("Join the session: %(url)s") % {"url": session.join_url},
+        _("Registration reference: %(reference)s") % {"reference": registration.reference},
     ]
     return "\n\n".join(part for part in parts if part)
 
@@ -149,31 +115,45 @@ def reminder(
     registration: Registration, session: Session, *, soon: bool, materials: Sequence[Material]
 ) -> EmailContent:
     """The T-24h (``soon=False``) or T-1h reminder: time, join link, materials so far."""
+    _ = _speaker(registration)
+    title = _title(registration, session)
+    if soon:
+        subject = _("Starting soon: %(title)s", title=title)
+        opening = _(
+            "This is a reminder that the following session of the %(series)s, for which you "
+            "are registered, starts soon:"
+        )
+    else:
+        subject = _("Reminder: %(title)s", title=title)
+        opening = _(
+            "This is a reminder that the following session of the %(series)s, for which you "
+            "are registered, is coming up:"
+        )
     return _render(
-        subject=f"{'Starting soon' if soon else 'Reminder'}: {session.title}",
-        name=registration.full_name,
+        registration,
+        subject=subject,
         blocks=[
-            f"This is a reminder that the following session of the {SERIES}, for which you "
-            f"are registered, {'starts soon' if soon else 'is coming up'}:",
-            SessionBlock(session.title, session_time(session, registration.timezone)),
-            Link("Join the session:", str(session.join_url)),
-            "This link is for registered participants only; please do not forward it.",
-            *_materials(materials, "Materials already available for this session:"),
-            "The calendar invitation is attached again, with the current details.",
+            opening,
+            _session(registration, session),
+            Link(_("Join the session:"), str(session.join_url)),
+            _("This link is for registered participants only; please do not forward it."),
+            *_materials(materials, _("Materials already available for this session:")),
+            _("The calendar invitation is attached again, with the current details."),
         ],
     )
 
 
 def live(registration: Registration, session: Session) -> EmailContent:
     """The session has started: the join link."""
+    _ = _speaker(registration)
     return _render(
-        subject=f"We are live: {session.title}",
-        name=registration.full_name,
+        registration,
+        subject=_("We are live: %(title)s", title=_title(registration, session)),
         blocks=[
-            f"The following session of the {SERIES} has just started:",
-            SessionBlock(session.title, session_time(session, registration.timezone)),
-            Link("Join now:", str(session.join_url)),
-            "This link is for registered participants only; please do not forward it.",
+            _("The following session of the %(series)s has just started:"),
+            _session(registration, session),
+            Link(_("Join now:"), str(session.join_url)),
+            _("This link is for registered participants only; please do not forward it."),
         ],
     )
 
@@ -186,45 +166,57 @@ def follow_up(
     feedback_url: str,
 ) -> EmailContent:
     """After the session: the materials so far and a feedback link."""
+    _ = _speaker(registration)
     return _render(
-        subject=f"Thank you: {session.title}",
-        name=registration.full_name,
+        registration,
+        subject=_("Thank you: %(title)s", title=_title(registration, session)),
         blocks=[
-            f"Thank you for registering for the following session of the {SERIES}:",
-            SessionBlock(session.title, session_time(session, registration.timezone)),
+            _("Thank you for registering for the following session of the %(series)s:"),
+            _session(registration, session),
             *(
-                _materials(materials, "The materials of the session:")
-                or ["We will send you the slides and guidance notes as soon as they are ready."]
+                _materials(materials, _("The materials of the session:"))
+                or [_("We will send you the slides and guidance notes as soon as they are ready.")]
             ),
-            Link("Please tell us what you thought of the session:", feedback_url),
+            Link(_("Please tell us what you thought of the session:"), feedback_url),
         ],
     )
 
 
+CHANGE_SEPARATOR = ", "
+"""Between the changes of an update (``shared.programme.imports`` joins its change names so)."""
+
+
 def rescheduled(registration: Registration, session: Session, changes: str = "") -> EmailContent:
     """The session moved (or, with ``changes``, e.g. "new join link", its details changed):
-    its time and join link; the attached invitation replaces the earlier one."""
+    its time and join link; the attached invitation replaces the earlier one. Each change name
+    is translated (:data:`shared.programme.imports.CHANGE_NAMES`)."""
+    _ = _speaker(registration)
+    title = _title(registration, session)
     if changes:
-        subject = f"Updated: {session.title}"
-        opening = (
-            f"The details of the following session of the {SERIES}, for which you are "
-            f"registered, have changed ({changes}). The session is now:"
+        subject = _("Updated: %(title)s", title=title)
+        translated = CHANGE_SEPARATOR.join(_(c) for c in changes.split(CHANGE_SEPARATOR))
+        opening = _(
+            "The details of the following session of the %(series)s, for which you are "
+            "registered, have changed (%(changes)s). The session is now:",
+            changes=translated,
         )
     else:
-        subject = f"New time: {session.title}"
-        opening = (
-            f"The following session of the {SERIES}, for which you are registered, has been "
+        subject = _("New time: %(title)s", title=title)
+        opening = _(
+            "The following session of the %(series)s, for which you are registered, has been "
             "rescheduled. The new time is:"
         )
     return _render(
+        registration,
         subject=subject,
-        name=registration.full_name,
         blocks=[
             opening,
-            SessionBlock(session.title, session_time(session, registration.timezone)),
-            Link("Join the session:", str(session.join_url)),
-            "Your registration stands. The attached calendar invitation replaces the earlier "
-            "one; we will send reminders before the new time.",
+            _session(registration, session),
+            Link(_("Join the session:"), str(session.join_url)),
+            _(
+                "Your registration stands. The attached calendar invitation replaces the earlier "
+                "one; we will send reminders before the new time."
+            ),
         ],
     )
 
@@ -233,19 +225,20 @@ def cancelled(
     registration: Registration, session: Session, *, reason: str, calendar: bool
 ) -> EmailContent:
     """The session is cancelled (``calendar``: an attachment removes it from the calendar)."""
+    _ = _speaker(registration)
     return _render(
-        subject=f"Cancelled: {session.title}",
-        name=registration.full_name,
+        registration,
+        subject=_("Cancelled: %(title)s", title=_title(registration, session)),
         blocks=[
-            f"We are sorry: the following session of the {SERIES} has been cancelled.",
-            SessionBlock(session.title, session_time(session, registration.timezone)),
-            *([f"Reason: {reason}"] if reason else []),
+            _("We are sorry: the following session of the %(series)s has been cancelled."),
+            _session(registration, session),
+            *([_("Reason: %(reason)s", reason=reason)] if reason else []),
             *(
-                ["The attached calendar update removes the session from your calendar."]
+                [_("The attached calendar update removes the session from your calendar.")]
                 if calendar
                 else []
             ),
-            "Your registrations for other sessions of the series are not affected.",
+            _("Your registrations for other sessions of the series are not affected."),
         ],
     )
 
@@ -255,20 +248,23 @@ def place_cancelled(
 ) -> EmailContent:
     """One's own place (or waitlist entry) ended: by their link, an erasure, or the organisers
     (``reason``); ``calendar``: the attached CANCEL removes the event and its join link."""
+    _ = _speaker(registration)
     return _render(
-        subject=f"Registration cancelled: {session.title}",
-        name=registration.full_name,
+        registration,
+        subject=_("Registration cancelled: %(title)s", title=_title(registration, session)),
         blocks=[
-            f"Your registration ({registration.reference}) for the following session of the "
-            f"{SERIES} has been cancelled:",
-            SessionBlock(session.title, session_time(session, registration.timezone)),
-            *([f"Reason: {reason}"] if reason else []),
+            _(
+                "Your registration (%(reference)s) for the following session of the "
+                "%(series)s has been cancelled:"
+            ),
+            _session(registration, session),
+            *([_("Reason: %(reason)s", reason=reason)] if reason else []),
             *(
-                ["The attached calendar update removes the session and its join link."]
+                [_("The attached calendar update removes the session and its join link.")]
                 if calendar
                 else []
             ),
-            "You are welcome to register again while registration is open.",
+            _("You are welcome to register again while registration is open."),
         ],
     )
 
@@ -280,15 +276,18 @@ def materials_available(
     registration: Registration, session: Session, *, materials: Sequence[Material]
 ) -> EmailContent:
     """New materials after the session: every current file, each with the registrant's link."""
+    _ = _speaker(registration)
     return _render(
-        subject=f"Materials available: {session.title}",
-        name=registration.full_name,
+        registration,
+        subject=_("Materials available: %(title)s", title=_title(registration, session)),
         blocks=[
-            f"New materials are available for the following session of the {SERIES}:",
-            SessionBlock(session.title, session_time(session, registration.timezone)),
-            *_materials(materials, "The materials of the session:"),
-            "These links are personal: please do not forward them. Colleagues can register "
-            "for the next sessions of the series.",
+            _("New materials are available for the following session of the %(series)s:"),
+            _session(registration, session),
+            *_materials(materials, _("The materials of the session:")),
+            _(
+                "These links are personal: please do not forward them. Colleagues can register "
+                "for the next sessions of the series."
+            ),
         ],
     )
 
@@ -311,10 +310,11 @@ def organiser_message(
 
 
 def material_rejected(key: str, reason: str, quarantine_key: str) -> EmailContent:
-    """To the organisers: an upload was not accepted, why, and where it was moved."""
-    return _render(
+    """To the organisers (in English): an upload was not accepted, why, and where it was
+    moved."""
+    return _layout(
         subject=f"Upload rejected: {key.rpartition('/')[2] or key}",
-        name="organisers",
+        greeting="Dear organisers,",
         blocks=[
             "An upload to the materials bucket was not accepted, so no registrant will see it:",
             SessionBlock(key, reason),
@@ -322,28 +322,33 @@ def material_rejected(key: str, reason: str, quarantine_key: str) -> EmailConten
             "or its name and upload it again to sessions/{session id}/slides/ or "
             "sessions/{session id}/guidance/ (PDF, PPTX, DOCX, ODP or ODT).",
         ],
+        translations=catalog(None),
+        language="en",
     )
 
 
-UNSUBSCRIBE_LABEL = (
-    f"You receive this email because you registered for the {SERIES}. "
+UNSUBSCRIBE_LABEL = N_(
+    "You receive this email because you registered for the %(series)s. "
     "To receive no more emails from us:"
 )
 
 
 def with_unsubscribe(content: EmailContent, url: str) -> EmailContent:
-    """``content`` with the unsubscribe link as its footer
+    """``content`` with the unsubscribe link as its footer, in its language
     (:func:`shared.mail.sending.build_message`)."""
-    return _with_footer(content, UNSUBSCRIBE_LABEL, url, link="Unsubscribe", rule=True)
+    _ = catalog(content.language).gettext
+    label = _(UNSUBSCRIBE_LABEL) % {"series": SERIES}
+    return _with_footer(content, label, url, link=_("Unsubscribe"), rule=True)
 
 
-PRIVACY_LABEL = "To see the personal data we hold about you, or to have it erased:"
+PRIVACY_LABEL = N_("To see the personal data we hold about you, or to have it erased:")
 
 
 def with_privacy_link(content: EmailContent, url: str) -> EmailContent:
     """``content`` with the "your data" link (:mod:`shared.privacy.rights`) at the end of its
-    footer."""
-    return _with_footer(content, PRIVACY_LABEL, url, link="Your data", rule=False)
+    footer, in its language."""
+    _ = catalog(content.language).gettext
+    return _with_footer(content, _(PRIVACY_LABEL), url, link=_("Your data"), rule=False)
 
 
 RECORD_LABEL = "Your attendance, certificates and CPD hours across the series:"
@@ -380,7 +385,7 @@ def _with_footer(
     footer = {"label": label, "url": url, "link": link, "rule": rule}
     page = content.html.replace("</body>", render(_HERE, "footer.html", **footer) + "</body>", 1)
     text = content.text + render(_HERE, "footer.txt", **footer)
-    return EmailContent(subject=content.subject, text=text, html=page)
+    return EmailContent(content.subject, text, page, content.language)
 
 
 def _materials(materials: Sequence[Material], heading: str) -> list[Block]:
@@ -389,23 +394,58 @@ def _materials(materials: Sequence[Material], heading: str) -> list[Block]:
     return [heading, *(Link(f"{m.title}:", m.url) for m in materials)]
 
 
-def _render(subject: str, name: str, blocks: list[Block]) -> EmailContent:
-    context = {"subject": subject, "name": name, "blocks": blocks, "signature": SIGNATURE}
+def _speaker(registration: Registration) -> Callable[..., str]:
+    """``_(message, **values)``: ``message`` in the registrant's language, its ``%(series)s``,
+    ``%(reference)s`` and ``values`` filled in."""
+    gettext = catalog(registration.language).gettext
+    words = {"series": SERIES, "reference": registration.reference}
+
+    def say(message: str, **values: str) -> str:
+        return gettext(message) % (words | values)
+
+    return say
+
+
+def _title(registration: Registration, session: Session) -> str:
+    return session.title_in(registration.language)
+
+
+def _session(registration: Registration, session: Session) -> SessionBlock:
+    when = session_time(session, registration.timezone, registration.language)
+    return SessionBlock(session.title_in(registration.language), when)
+
+
+def _render(registration: Registration, subject: str, blocks: list[Block]) -> EmailContent:
+    translations = catalog(registration.language)
+    greeting = translations.gettext("Dear %(name)s,") % {"name": registration.full_name}
+    language = resolve(registration.language)
+    return _layout(subject, greeting, blocks, translations=translations, language=language)
+
+
+def _layout(
+    subject: str,
+    greeting: str,
+    blocks: list[Block],
+    *,
+    translations: NullTranslations,
+    language: str,
+) -> EmailContent:
+    _ = translations.gettext
+    signature = (
+        _("Kind regards,"),
+        _("The %(series)s team") % {"series": SERIES},
+        "Electronics Watch",
+    )
+    context = {
+        "subject": subject,
+        "greeting": greeting,
+        "blocks": blocks,
+        "signature": signature,
+        "language": language,
+    }
     return EmailContent(
         subject=subject,
         text=render(_HERE, "email.txt", **context),
         html=render(_HERE, "email.html", **context),
+        language=language,
     )
-
-
-def _date(moment: datetime) -> str:
-    return f"{_DAYS[moment.weekday()]} {moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
-
-
-def _zone(name: str | None) -> ZoneInfo | None:
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None

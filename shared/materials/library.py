@@ -32,6 +32,8 @@ from urllib.parse import quote
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from shared.i18n.catalogs import N_, catalog
+from shared.i18n.languages import ENGLISH, resolve
 from shared.mail.templates import Material
 from shared.materials.filetypes import TYPES
 from shared.platform import keys
@@ -64,7 +66,8 @@ class Kind(StrEnum):
 
     @property
     def label(self) -> str:
-        return "Slides" if self is Kind.SLIDES else "Guidance note"
+        """The English name; translated by :meth:`MaterialRecord.label_in`."""
+        return N_("Slides") if self is Kind.SLIDES else N_("Guidance note")
 
 
 @dataclass(frozen=True)
@@ -86,9 +89,19 @@ class MaterialRecord:
     @property
     def label(self) -> str:
         """E.g. ``Slides: Risk mapping (PDF, 1.2 MB)``."""
+        return self.label_in(None)
+
+    def label_in(self, language: str | None) -> str:
+        """:attr:`label` in ``language`` (e.g. ``Diapositivas: Risk mapping (PDF, 1,2 MB)``)."""
+        _ = catalog(language).gettext
         extension = self.file_name.rpartition(".")[2].lower()
         kind = TYPES[extension].label if extension in TYPES else extension.upper()
-        return f"{self.kind.label}: {self.title} ({kind}, {human_size(self.size)})"
+        return _("%(kind)s: %(title)s (%(type)s, %(size)s)") % {
+            "kind": _(self.kind.label),
+            "title": self.title,
+            "type": kind,
+            "size": human_size(self.size, language),
+        }
 
     def item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -135,16 +148,22 @@ def title_of(file_name: str) -> str:
     return " ".join(stem.replace("_", " ").split())
 
 
-def human_size(size: int) -> str:
-    """E.g. ``512 bytes``, ``1.2 MB`` (decimal units, as file managers show them)."""
+def human_size(size: int, language: str | None = None) -> str:
+    """E.g. ``512 bytes``, ``1.2 MB`` (decimal units, as file managers show them); the decimal
+    separator and the word "bytes" of ``language`` (Babel, imported only for another language)."""
     if size < 1000:
-        return f"{size} bytes"
-    value = size / 1000
-    for unit in ("kB", "MB"):
+        return catalog(language).gettext("%(count)s bytes") % {"count": size}
+    value, unit = size / 1000, "GB"
+    for candidate in ("kB", "MB"):
         if value < 1000:
-            return f"{value:.1f} {unit}"
+            unit = candidate
+            break
         value /= 1000
-    return f"{value:.1f} GB"
+    if resolve(language) == ENGLISH:
+        return f"{value:.1f} {unit}"
+    from babel.numbers import format_decimal
+
+    return f"{format_decimal(round(value, 1), format='0.0', locale=resolve(language))} {unit}"
 
 
 # --- records ------------------------------------------------------------------------------
@@ -240,7 +259,10 @@ def for_registrant(
         return []
     token = token_for(registration, settings=settings, now=now)
     return [
-        Material(r.label, links.material_url(settings.public_base_url, r.material_id, token))
+        Material(
+            r.label_in(registration.language),
+            links.material_url(settings.public_base_url, r.material_id, token),
+        )
         for r in records
     ]
 

@@ -164,6 +164,7 @@ def render(
             organizer_name=sending.SENDER_NAME,
             stamp=batch.moment,
             description=templates.calendar_description(registration, session),
+            summary=templates.calendar_summary(registration, session),
             method=method,
         )
     return sending.build_message(

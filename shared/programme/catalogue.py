@@ -40,6 +40,8 @@ CONTENT_FIELDS = (
     "kind",
     "category",
     "description",
+    "title_i18n",
+    "description_i18n",
     "start",
     "timezone",
     "duration_minutes",

@@ -32,6 +32,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from shared.i18n.catalogs import N_
 from shared.platform.event_types import SESSION_SCHEDULED, SESSION_UPDATED, SOURCE_SESSIONS
 from shared.platform.events import OutgoingEvent, publish
 from shared.programme import lifecycle, repository
@@ -41,9 +42,9 @@ from shared.programme.models import Session, SessionStatus
 INVITE_FIELDS = ("start", "join_url", "title", "duration_minutes")
 """Fields an invitation in registrants' calendars shows: a change sends an updated one."""
 _CHANGE_NAMES = {
-    "join_url": "new join link",
-    "title": "new title",
-    "duration_minutes": "new length",
+    "join_url": N_("new join link"),
+    "title": N_("new title"),
+    "duration_minutes": N_("new length"),
 }
 
 

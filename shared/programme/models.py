@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
+from shared.i18n.languages import ENGLISH, SUPPORTED, resolve
+
 
 def _iana_zone(value: str) -> str:
     try:
@@ -22,6 +24,13 @@ def _aware_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("must include a UTC offset")
     return value.astimezone(UTC)
+
+
+def _per_language(value: dict[str, str] | None) -> dict[str, str] | None:
+    unknown = sorted(set(value or {}) - set(SUPPORTED) - {ENGLISH})
+    if unknown:
+        raise ValueError(f"languages must be among {', '.join(SUPPORTED[1:])}; not {unknown[0]}")
+    return value or None
 
 
 IanaZone = Annotated[str, AfterValidator(_iana_zone)]
@@ -56,6 +65,15 @@ class Session(BaseModel):
     capacity: Annotated[int, Field(gt=0, le=100_000)]
     join_url: HttpUrl
     description: Annotated[str, Field(max_length=2000)] = ""
+    title_i18n: Annotated[
+        dict[str, Annotated[str, Field(min_length=3, max_length=200)]] | None,
+        AfterValidator(_per_language),
+    ] = None
+    """The title in other languages, e.g. ``{"fr": "..."}`` (a language left out: ``title``)."""
+    description_i18n: Annotated[
+        dict[str, Annotated[str, Field(max_length=2000)]] | None, AfterValidator(_per_language)
+    ] = None
+    """The description in other languages (a language left out: ``description``)."""
     status: SessionStatus = SessionStatus.OPEN
     sequence: int = 0
     """iCalendar SEQUENCE: bumped on every reschedule or cancellation."""
@@ -63,6 +81,14 @@ class Session(BaseModel):
     @property
     def end(self) -> datetime:
         return self.start + timedelta(minutes=self.duration_minutes)
+
+    def title_in(self, language: str | None) -> str:
+        """The title in ``language`` (any tag) when the programme gives it, else ``title``."""
+        return (self.title_i18n or {}).get(resolve(language)) or self.title
+
+    def description_in(self, language: str | None) -> str:
+        """The description in ``language`` when the programme gives it, else ``description``."""
+        return (self.description_i18n or {}).get(resolve(language)) or self.description
 
     def is_open_at(self, now: datetime) -> bool:
         """Open for registration: scheduled, not cancelled, not yet ended."""

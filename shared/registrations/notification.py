@@ -136,6 +136,7 @@ def status_message(
             organizer_name=sending.SENDER_NAME,
             stamp=changed_at or now,
             description=templates.calendar_description(registration, session),
+            summary=templates.calendar_summary(registration, session),
         )
     else:
         kind = "waitlist"
@@ -205,6 +206,7 @@ def place_cancelled_message(
             organizer_email=settings.sender_email,
             organizer_name=sending.SENDER_NAME,
             stamp=cancelled_at,
+            summary=templates.calendar_summary(registration, session),
             method="CANCEL",
         )
     content = templates.place_cancelled(

@@ -14,8 +14,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
+from shared.i18n.languages import ENGLISH
+from shared.i18n.times import session_time_label
 from shared.platform.rendering import macros, render
 from shared.programme.models import Session, SessionAvailability
 
@@ -76,10 +77,10 @@ def security_headers(html: str) -> dict[str, str]:
     }
 
 
-def local_start(session: Session) -> str:
-    """The start in the session's own time zone, e.g. ``Tuesday 1 December 2026, 10:00 CET``."""
-    start = session.start.astimezone(ZoneInfo(session.timezone))
-    return f"{start:%A} {start.day} {start:%B %Y, %H:%M %Z}"
+def local_start(session: Session, language: str | None = None) -> str:
+    """The start in the session's own time zone, naming it, e.g. ``Tuesday 1 December 2026,
+    10:00 CET (Europe/Brussels)`` (:func:`shared.i18n.times.session_time_label`)."""
+    return session_time_label(session.start, None, session.timezone, language)
 
 
 def places_text(places_left: int) -> str:
@@ -89,14 +90,23 @@ def places_text(places_left: int) -> str:
 
 
 def registration_page(
-    template: str, sessions: Sequence[SessionAvailability], consent_version: str
+    template: str,
+    sessions: Sequence[SessionAvailability],
+    consent_version: str,
+    language: str = ENGLISH,
 ) -> str:
-    """The static page with the open sessions' checkboxes and the consent version filled in."""
+    """The static page with the open sessions' checkboxes and the consent version filled in,
+    and ``language`` (the browser's, :func:`shared.i18n.languages.from_accept_language`) chosen
+    in the "Preferred language" select: the language of the registrant's emails."""
     slots = macros(_HERE, "registration.html")
     choices = slots.session_choices(sessions, local_start, places_text)
-    return template.replace(SESSIONS_SLOT, choices).replace(
+    page = template.replace(SESSIONS_SLOT, choices).replace(
         CONSENT_VERSION_SLOT, slots.consent_version(consent_version)
     )
+    if language != ENGLISH:
+        option = f'<option value="{language}" lang="{language}">'
+        page = page.replace(option, option[:-1] + " selected>", 1)
+    return page
 
 
 def confirmation_page(reference: str, sessions: Sequence[Session]) -> str:
