@@ -36,13 +36,8 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from shared.mail import headers, suppression
-from shared.mail.templates import (
-    SERIES,
-    EmailContent,
-    with_privacy_link,
-    with_record_link,
-    with_unsubscribe,
-)
+from shared.mail.footers import with_privacy_link, with_record_link, with_unsubscribe
+from shared.mail.templates import SERIES, EmailContent
 from shared.platform import keys
 from shared.platform.clients import client, table
 from shared.platform.observability import logger

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from gettext import NullTranslations
 from zoneinfo import ZoneInfo
 
-from shared.i18n.catalogs import N_, catalog
+from shared.i18n.catalogs import catalog
 from shared.i18n.languages import resolve
 from shared.i18n.times import session_time_label, zone_from_name
 from shared.mail.blocks import Block, EmailContent, Link, Material, SessionBlock
@@ -299,9 +299,9 @@ def organiser_message(
     its paragraphs (split at blank lines) escaped like every value."""
     paragraphs = [" ".join(p.split()) for p in body.replace("\r\n", "\n").split("\n\n")]
     return _render(
-        subject=subject,
-        name=registration.full_name,
-        blocks=[
+        registration,
+        subject,
+        [
             f"A message from the organisers of the {SERIES} about your session:",
             SessionBlock(session.title, session_time(session, registration.timezone)),
             *(p for p in paragraphs if p),
@@ -327,46 +327,16 @@ def material_rejected(key: str, reason: str, quarantine_key: str) -> EmailConten
     )
 
 
-UNSUBSCRIBE_LABEL = N_(
-    "You receive this email because you registered for the %(series)s. "
-    "To receive no more emails from us:"
-)
-
-
-def with_unsubscribe(content: EmailContent, url: str) -> EmailContent:
-    """``content`` with the unsubscribe link as its footer, in its language
-    (:func:`shared.mail.sending.build_message`)."""
-    _ = catalog(content.language).gettext
-    label = _(UNSUBSCRIBE_LABEL) % {"series": SERIES}
-    return _with_footer(content, label, url, link=_("Unsubscribe"), rule=True)
-
-
-PRIVACY_LABEL = N_("To see the personal data we hold about you, or to have it erased:")
-
-
-def with_privacy_link(content: EmailContent, url: str) -> EmailContent:
-    """``content`` with the "your data" link (:mod:`shared.privacy.rights`) at the end of its
-    footer, in its language."""
-    _ = catalog(content.language).gettext
-    return _with_footer(content, _(PRIVACY_LABEL), url, link=_("Your data"), rule=False)
-
-
-RECORD_LABEL = "Your attendance, certificates and CPD hours across the series:"
-
-
-def with_record_link(content: EmailContent, url: str) -> EmailContent:
-    """``content`` with the "My record" link (:mod:`shared.certificates.record`) in its footer."""
-    return _with_footer(content, RECORD_LABEL, url, link="My record", rule=False)
-
-
 def certificate_issued(
     name: str, title: str, when: str, *, download_url: str, verify_url: str, cpd_hours: str
 ) -> EmailContent:
     """A certificate of attendance: the session, its CPD hours, the holder's download link and
-    the public verification URL (:mod:`shared.certificates.issuing`)."""
-    return _render(
-        subject=f"Your certificate of attendance: {title}",
-        name=name,
+    the public verification URL (:mod:`shared.certificates.issuing`). In English for now."""
+    return _layout(
+        f"Your certificate of attendance: {title}",
+        f"Dear {name},",
+        translations=catalog(None),
+        language="en",
         blocks=[
             f"Thank you for attending the following session of the {SERIES}:",
             SessionBlock(title, when),
@@ -375,17 +345,6 @@ def certificate_issued(
             Link("Anyone can check that it is genuine at:", verify_url),
         ],
     )
-
-
-def _with_footer(
-    content: EmailContent, label: str, url: str, *, link: str, rule: bool
-) -> EmailContent:
-    """``label`` and ``url`` appended to the text part, and before ``</body>`` of the HTML part
-    (after a rule if ``rule``: the first footer line)."""
-    footer = {"label": label, "url": url, "link": link, "rule": rule}
-    page = content.html.replace("</body>", render(_HERE, "footer.html", **footer) + "</body>", 1)
-    text = content.text + render(_HERE, "footer.txt", **footer)
-    return EmailContent(content.subject, text, page, content.language)
 
 
 def _materials(materials: Sequence[Material], heading: str) -> list[Block]:

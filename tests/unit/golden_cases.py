@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shared.mail import templates
+from shared.mail import footers, templates
 from shared.mail.templates import EmailContent, Material
 from shared.programme.models import Session, SessionAvailability
 from shared.registrations.models import Consent, Registration, RegistrationStatus
@@ -71,8 +71,8 @@ MATERIALS = [
 
 
 def _footers(content: EmailContent) -> EmailContent:
-    with_footer = templates.with_unsubscribe(content, HOSTILE_URL)
-    return templates.with_privacy_link(with_footer, URL + "&p=1")
+    with_footer = footers.with_unsubscribe(content, HOSTILE_URL)
+    return footers.with_privacy_link(with_footer, URL + "&p=1")
 
 
 EMAILS: dict[str, Callable[[], EmailContent]] = {
@@ -106,10 +106,10 @@ EMAILS: dict[str, Callable[[], EmailContent]] = {
         "loose-file.pdf", "The file is empty.", "quarantine/abc/loose-file.pdf"
     ),
     "confirmation_with_footers": lambda: _footers(templates.confirmation(REG, session(), URL)),
-    "reminder_with_unsubscribe": lambda: templates.with_unsubscribe(
+    "reminder_with_unsubscribe": lambda: footers.with_unsubscribe(
         templates.reminder(IN_TOKYO, PLAIN, soon=False, materials=MATERIALS), URL
     ),
-    "live_with_privacy": lambda: templates.with_privacy_link(
+    "live_with_privacy": lambda: footers.with_privacy_link(
         templates.live(REG, session()), HOSTILE_URL
     ),
 }
