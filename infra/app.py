@@ -14,14 +14,20 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from infra import wiring
+from infra.deployment import validate
 from infra.stack import KbsStack
 
 STACK_NAME = "Kbs"
 
 
 def build_app(functions: Sequence[wiring.Function] = wiring.FUNCTIONS, **app_props: Any) -> cdk.App:
-    """The app with the Kbs stack and the nag plugins (``app_props`` go to ``cdk.App``)."""
+    """The app with the Kbs stack and the nag plugins (``app_props`` go to ``cdk.App``).
+
+    Raises ``infra.deployment.DeploymentError`` (naming the context keys) for a context that
+    cannot make a working deployment, e.g. ``kbs:stage=prod`` with example addresses.
+    """
     app = cdk.App(**app_props)
+    validate(app.node.try_get_context)
     stack = KbsStack(
         app, STACK_NAME, functions=functions, description="Knowledge Building Series backend"
     )

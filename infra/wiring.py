@@ -137,11 +137,68 @@ def queue_url_variable(queue_name: str) -> str:
     return "KBS_" + re.sub(r"(?<!^)(?=[A-Z])", "_", queue_name).upper() + "_QUEUE_URL"
 
 
+TableAction = Literal[
+    "GetItem",
+    "BatchGetItem",
+    "Query",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+    "ConditionCheckItem",
+]
+"""The DynamoDB data actions (IAM names) a function may be granted: never ``Scan`` (no code
+scans), nor the stream actions (the table has no stream). IAM has no ``TransactWriteItems``
+action: a transaction needs the action of each item in it (``PutItem``, ``UpdateItem``,
+``DeleteItem``, ``ConditionCheckItem``)."""
+TABLE_READ: tuple[TableAction, ...] = ("GetItem", "BatchGetItem", "Query")
+TABLE_WRITE: tuple[TableAction, ...] = (
+    *TABLE_READ,
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+    "ConditionCheckItem",
+)
+
+
+@dataclass(frozen=True)
+class TableAccess:
+    """Exactly the DynamoDB actions a function's code calls on the table, and the indexes of
+    :data:`TABLE` it queries (``Query`` is granted on ``<table>/index/<name>`` for each).
+
+    ``tests/aws_calls.py`` records every call each handler makes in the integration tests and
+    fails the test that makes one not declared here.
+    """
+
+    actions: tuple[TableAction, ...]
+    indexes: tuple[str, ...] = ()
+
+    @staticmethod
+    def of(table: TableAccess | Literal["none", "read", "write"]) -> TableAccess | None:
+        """A declaration as a ``TableAccess``: ``"read"``/``"write"`` (coarse, for a function
+        whose calls are not yet declared) grant :data:`TABLE_READ`/:data:`TABLE_WRITE` on the
+        table and every index; ``"none"``: ``None``."""
+        if isinstance(table, TableAccess):
+            return table
+        if table == "none":
+            return None
+        indexes = tuple(name for name, _, _ in TABLE.indexes)
+        return TableAccess(TABLE_READ if table == "read" else TABLE_WRITE, indexes)
+
+
+def table_access(*actions: TableAction, indexes: tuple[str, ...] = ()) -> TableAccess:
+    """``TableAccess(actions, indexes)``, written as the calls read: ``table_access("GetItem",
+    "Query", indexes=("GSI1",))``."""
+    return TableAccess(actions, indexes)
+
+
 @dataclass(frozen=True)
 class Access:
     """What a function may touch; the stack turns each into a least-privilege grant."""
 
-    table: Literal["none", "read", "write"] = "none"
+    table: TableAccess | Literal["none", "read", "write"] = "none"
+    """Prefer a :class:`TableAccess` naming the calls; ``"read"``/``"write"`` are coarse."""
     publish_events: bool = False
     send_email: bool = False
     bucket: Literal["none", "read", "write"] = "none"
@@ -161,7 +218,6 @@ class Function:
     access: Access = field(default_factory=Access)
     timeout_seconds: int = 30
     memory_mb: int = 512
-    reserved_concurrency: int | None = None
 
     @property
     def module(self) -> str:
@@ -243,7 +299,6 @@ FUNCTIONS: tuple[Function, ...] = (
         triggers=(WorkQueue(EMAIL_BATCHES, batch_size=1, max_concurrency=2),),
         access=Access(table="write", send_email=True, link_secret=True),  # materials links
         timeout_seconds=60,
-        reserved_concurrency=2,
     ),
     Function(
         name="self_service",

@@ -59,7 +59,9 @@ def test_one_lambda_per_declared_function(synth: Synth) -> None:
         props = deployed[fn.handler]
         assert props["Timeout"] == fn.timeout_seconds
         assert props["MemorySize"] == fn.memory_mb
-        assert props.get("ReservedConcurrentExecutions") == fn.reserved_concurrency
+        # Reserving concurrency fails on new accounts (unreserved may not drop below 10);
+        # a work queue's event source mapping bounds its consumer instead.
+        assert "ReservedConcurrentExecutions" not in props, fn.name
         assert props["Description"] == fn.description
 
 
