@@ -1,9 +1,10 @@
 """Every AWS call each declared function's code makes in the tests, checked against its grants.
 
 moto does not enforce IAM, so a call the role may not make would only fail in AWS. A
-``before-call`` handler (botocore's event system) is registered on every botocore session the
-tests create; it attributes each call to the declared function whose handler module
-(``functions.X.handler``) is on the calling thread's stack, and records it. After each test,
+``before-parameter-build`` handler (botocore's event system; it sees the API parameters, e.g.
+``IndexName``) is registered on every botocore session the tests create; it attributes each
+call to the declared function whose handler module (``functions.X.handler``) is on the
+calling thread's stack, and records it. After each test,
 :func:`check` fails the test if a call needs an action ``infra.permissions.grants`` does not
 give that function (``tests/infra/test_least_privilege.py`` checks that the synthesized
 template grants exactly those). Calls made by test code or organiser commands (no handler on
@@ -111,7 +112,7 @@ def recording() -> Iterator[Recorder]:
 
     def init(self: botocore.session.Session, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
-        self.register("before-call", RECORDER.before_call, unique_id="kbs-aws-calls")
+        self.register("before-parameter-build", RECORDER.before_call, unique_id="kbs-aws-calls")
 
     botocore.session.Session.__init__ = init  # type: ignore[method-assign]
     try:

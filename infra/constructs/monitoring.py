@@ -18,6 +18,7 @@ from constructs import Construct
 
 from infra.constructs.alarms import DeadLetterAlarms
 from infra.constructs.http_api import PublicHttpApi
+from infra.constructs.nag import acknowledge
 from infra.constructs.names import construct_id
 from infra.constructs.service_function import METRICS_NAMESPACE, SERVICE, ServiceFunction
 
@@ -68,7 +69,15 @@ class Monitoring(Construct):
         self.topic = alarms.topic
         self.action = actions.SnsAction(alarms.topic)
         if alarm_email:
-            alarms.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+            subscription = alarms.topic.add_subscription(
+                subscriptions.EmailSubscription(alarm_email)
+            )
+            acknowledge(
+                subscription,
+                "Serverless-SNSRedrivePolicy",
+                "An operators' email subscription: SNS retries email delivery itself, and a "
+                "dead-letter queue of undelivered alarm emails could only alarm to this topic.",
+            )
         functions = list(functions)
         for fn in functions:
             self._alarm(
