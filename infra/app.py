@@ -38,4 +38,11 @@ def build_app(functions: Sequence[wiring.Function] = wiring.FUNCTIONS, **app_pro
 
 
 if __name__ == "__main__":
-    build_app().synth()
+    import sys
+
+    from infra.deployment import DeploymentError
+
+    try:
+        build_app().synth()
+    except DeploymentError as refused:
+        sys.exit(f"kbs: {refused}")
