@@ -10,7 +10,7 @@ give that function (``tests/infra/test_least_privilege.py`` checks that the synt
 template grants exactly those). Calls made by test code or organiser commands (no handler on
 the stack) are not attributed.
 
-The calls seen in a session are written to ``.cache/aws-calls/<worker>.json`` at its end
+The calls seen in a session are written to ``.cache/aws-calls/<worker>-<pid>.json`` at its end
 (function -> sorted ``iam:Action on resource``), to read what each function needs.
 """
 
@@ -73,7 +73,7 @@ class Recorder:
             new = not labels.issuperset(call.needs)
             labels.update(call.needs)
         if new:  # rare: each function makes few kinds of call
-            self.write(os.environ.get("PYTEST_XDIST_WORKER", "main"))
+            self.write(f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}")
 
     def take(self) -> list[Call]:
         with self.lock:
@@ -119,7 +119,7 @@ def recording() -> Iterator[Recorder]:
         yield RECORDER
     finally:
         botocore.session.Session.__init__ = original  # type: ignore[method-assign]
-        RECORDER.write(os.environ.get("PYTEST_XDIST_WORKER", "main"))
+        RECORDER.write(f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}")
 
 
 def check(calls: list[Call]) -> None:
