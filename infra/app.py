@@ -14,15 +14,21 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from infra import translations, wiring
+from infra.deployment import validate
 from infra.stack import KbsStack
 
 STACK_NAME = "Kbs"
 
 
 def build_app(functions: Sequence[wiring.Function] = wiring.FUNCTIONS, **app_props: Any) -> cdk.App:
-    """The app with the Kbs stack and the nag plugins (``app_props`` go to ``cdk.App``)."""
+    """The app with the Kbs stack and the nag plugins (``app_props`` go to ``cdk.App``).
+
+    Raises ``infra.deployment.DeploymentError`` (naming the context keys) for a context that
+    cannot make a working deployment, e.g. ``kbs:stage=prod`` with example addresses.
+    """
     translations.compile_catalogs()  # the .mo files the Lambda asset ships (shared/i18n/locale)
     app = cdk.App(**app_props)
+    validate(app.node.try_get_context)
     stack = KbsStack(
         app, STACK_NAME, functions=functions, description="Knowledge Building Series backend"
     )
@@ -33,4 +39,11 @@ def build_app(functions: Sequence[wiring.Function] = wiring.FUNCTIONS, **app_pro
 
 
 if __name__ == "__main__":
-    build_app().synth()
+    import sys
+
+    from infra.deployment import DeploymentError
+
+    try:
+        build_app().synth()
+    except DeploymentError as refused:
+        sys.exit(f"kbs: {refused}")

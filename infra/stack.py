@@ -31,8 +31,10 @@ from infra.constructs import (
     WorkQueueTrigger,
 )
 from infra.constructs.dependencies_layer import DependenciesLayer
+from infra.constructs.monitoring import Monitoring
 from infra.constructs.names import construct_id
 from infra.constructs.service_function import RETENTION_DAYS
+from infra.deployment import Deployment
 from infra.runtime import powertools_layer_arn
 
 # Every source our own code publishes; the archive keeps all of them.
@@ -57,7 +59,14 @@ class KbsStack(Stack):
         data = Data(self, "Data", spec=wiring.TABLE)
         app_bus = EventBusWithArchive(self, "Events", sources=OUR_SOURCES)
         materials = Materials(self, "Materials")
-        email = Email(self, "Email", sender=self._context("kbs:senderEmail"))
+        deployment = Deployment.from_context(self.node.try_get_context)
+        email = Email(
+            self,
+            "Email",
+            sender=self._context("kbs:senderEmail"),
+            domain=deployment.sender_domain or None,
+            identity_arn=deployment.sender_identity_arn or None,
+        )
         link_secret = LinkSecret(self, "LinkSecret")
         alarms = DeadLetterAlarms(self, "DeadLetterAlarms")
         default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
@@ -99,8 +108,18 @@ class KbsStack(Stack):
             for spec in functions
         }
         api = PublicHttpApi(self, "HttpApi", functions=self.functions.values())
+        monitoring = Monitoring(
+            self,
+            "Monitoring",
+            alarms=alarms,
+            functions=self.functions.values(),
+            api=api,
+            alarm_email=deployment.alarm_email,
+            monthly_budget=deployment.monthly_budget,
+        )
         for name, (consumer, _) in wiring.work_queues(tuple(functions)).items():
             work_queues[name].drain_into(self.functions[consumer.name])
+        schedule_rules: list[str] = []
         for fn in self.functions.values():
             for rule in fn.spec.of_kind(wiring.EventRule):
                 EventRuleTrigger(
@@ -117,9 +136,10 @@ class KbsStack(Stack):
                     alarms=alarms,
                 )
             for schedule in fn.spec.of_kind(wiring.Schedule):
-                ScheduleTrigger(
+                trigger = ScheduleTrigger(
                     self, construct_id("schedule", schedule.name), spec=schedule, target=fn
                 )
+                schedule_rules.append(trigger.rule.rule_name)
 
         for name, value in {
             "TableName": data.table.table_name,
@@ -131,6 +151,10 @@ class KbsStack(Stack):
             "DeadLetterTopicArn": alarms.topic.topic_arn,
             # `kbs message` enqueues an organiser's message here, as the notice functions do.
             "EmailBatchesQueueUrl": work_queues[wiring.EMAIL_BATCHES].queue.queue_url,
+            "AlarmTopicArn": alarms.topic.topic_arn,
+            "SenderIdentityName": email.identity_name,
+            "ScheduleRuleNames": ",".join(schedule_rules) or "-",
+            "DashboardName": monitoring.dashboard.dashboard_name,
         }.items():
             CfnOutput(self, name, value=value)
         # One per dead-letter queue: where its messages came from and go back to (`kbs dlq`).

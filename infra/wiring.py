@@ -140,11 +140,70 @@ def queue_url_variable(queue_name: str) -> str:
     return "KBS_" + re.sub(r"(?<!^)(?=[A-Z])", "_", queue_name).upper() + "_QUEUE_URL"
 
 
+TableAction = Literal[
+    "GetItem",
+    "BatchGetItem",
+    "Query",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+    "ConditionCheckItem",
+]
+"""The DynamoDB data actions (IAM names) a function may be granted: never ``Scan`` (no code
+scans), nor the stream actions (the table has no stream). IAM has no ``TransactWriteItems``
+action: a transaction needs the action of each item in it (``PutItem``, ``UpdateItem``,
+``DeleteItem``, ``ConditionCheckItem``)."""
+TABLE_READ: tuple[TableAction, ...] = ("GetItem", "BatchGetItem", "Query")
+TABLE_WRITE: tuple[TableAction, ...] = (
+    *TABLE_READ,
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+    "ConditionCheckItem",
+)
+
+
+@dataclass(frozen=True)
+class TableAccess:
+    """Exactly the DynamoDB actions a function's code calls on the table, and the indexes of
+    :data:`TABLE` it queries (``Query`` is granted on ``<table>/index/<name>`` for each).
+
+    ``tests/aws_calls.py`` records every call each handler makes in the integration tests and
+    fails the test that makes one not declared here.
+    """
+
+    actions: tuple[TableAction, ...]
+    indexes: tuple[str, ...] = ()
+
+    @staticmethod
+    def of(table: TableAccess | Literal["none", "read", "write"]) -> TableAccess | None:
+        """A declaration as a ``TableAccess``: ``"read"``/``"write"`` (coarse, for a function
+        whose calls are not yet declared) grant :data:`TABLE_READ`/:data:`TABLE_WRITE` on the
+        table and every index; ``"none"``: ``None``."""
+        if isinstance(table, TableAccess):
+            return table
+        if table == "none":
+            return None
+        indexes = tuple(name for name, _, _ in TABLE.indexes)
+        return TableAccess(TABLE_READ if table == "read" else TABLE_WRITE, indexes)
+
+
+def table_access(*writes: TableAction, indexes: tuple[str, ...] = ("GSI1", "GSI2")) -> TableAccess:
+    """Reads (:data:`TABLE_READ`, ``Query`` on the table and ``indexes``) and the given write
+    actions: ``table_access("PutItem", "UpdateItem")``. The writes are the ones the function's
+    code was seen making (``tests/aws_calls.py``); reads are granted whole, as they change
+    nothing and a path the tests miss must not fail in AWS."""
+    return TableAccess((*TABLE_READ, *writes), indexes)
+
+
 @dataclass(frozen=True)
 class Access:
     """What a function may touch; the stack turns each into a least-privilege grant."""
 
-    table: Literal["none", "read", "write"] = "none"
+    table: TableAccess | Literal["none", "read", "write"] = "none"
+    """Prefer a :class:`TableAccess` naming the calls; ``"read"``/``"write"`` are coarse."""
     publish_events: bool = False
     send_email: bool = False
     bucket: Literal["none", "read", "write"] = "none"
@@ -167,7 +226,6 @@ class Function:
     access: Access = field(default_factory=Access)
     timeout_seconds: int = 30
     memory_mb: int = 512
-    reserved_concurrency: int | None = None
 
     @property
     def module(self) -> str:
@@ -197,7 +255,7 @@ FUNCTIONS: tuple[Function, ...] = (
             HttpRoute("POST", "/registrations"),
         ),
         # table "write": the submission caps' counters (shared.registrations.caps).
-        access=Access(table="write", publish_events=True),
+        access=Access(table=table_access("UpdateItem"), publish_events=True),
         timeout_seconds=10,
     ),
     Function(
@@ -210,7 +268,12 @@ FUNCTIONS: tuple[Function, ...] = (
                 detail_types(SOURCE_REGISTRATIONS, REGISTRATION_SUBMITTED),
             ),
         ),
-        access=Access(table="write", publish_events=True, send_email=True, link_secret=True),
+        access=Access(
+            table=table_access("PutItem", "UpdateItem", "DeleteItem"),
+            publish_events=True,
+            send_email=True,
+            link_secret=True,
+        ),
         timeout_seconds=60,
     ),
     Function(
@@ -218,7 +281,11 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="functions.session_clock.handler.handler",
         description="Every 5 minutes: due reminders (T-24h, T-1h), session start and end events",
         triggers=(Schedule("SessionClock", "rate(5 minutes)"),),
-        access=Access(table="write", publish_events=True, send_to=(EMAIL_BATCHES,)),
+        access=Access(
+            table=table_access("UpdateItem", "DeleteItem"),
+            publish_events=True,
+            send_to=(EMAIL_BATCHES,),
+        ),
         timeout_seconds=300,
     ),
     Function(
@@ -237,7 +304,7 @@ FUNCTIONS: tuple[Function, ...] = (
                 ),
             ),
         ),
-        access=Access(table="write", send_to=(EMAIL_BATCHES,)),
+        access=Access(table=table_access("UpdateItem"), send_to=(EMAIL_BATCHES,)),
         timeout_seconds=300,
     ),
     Function(
@@ -247,9 +314,12 @@ FUNCTIONS: tuple[Function, ...] = (
         # One batch per invocation and two at a time: with the pace of each sender
         # (KBS_EMAIL_SEND_RATE) this bounds the account's SES sending rate.
         triggers=(WorkQueue(EMAIL_BATCHES, batch_size=1, max_concurrency=2),),
-        access=Access(table="write", send_email=True, link_secret=True),  # materials links
+        access=Access(
+            table=table_access("PutItem", "UpdateItem", "DeleteItem"),
+            send_email=True,
+            link_secret=True,
+        ),  # materials links
         timeout_seconds=60,
-        reserved_concurrency=2,
     ),
     Function(
         name="self_service",
@@ -260,7 +330,12 @@ FUNCTIONS: tuple[Function, ...] = (
             HttpRoute("POST", "/registrations/cancel"),
         ),
         # send_email: the registrant is told, with the calendar CANCEL of their invitation.
-        access=Access(table="write", publish_events=True, send_email=True, link_secret=True),
+        access=Access(
+            table=table_access("PutItem", "UpdateItem", "DeleteItem"),
+            publish_events=True,
+            send_email=True,
+            link_secret=True,
+        ),
         timeout_seconds=10,
     ),
     Function(
@@ -273,7 +348,12 @@ FUNCTIONS: tuple[Function, ...] = (
                 detail_types(SOURCE_REGISTRATIONS, REGISTRATION_CANCELLED),
             ),
         ),
-        access=Access(table="write", publish_events=True, send_email=True, link_secret=True),
+        access=Access(
+            table=table_access("PutItem", "UpdateItem", "DeleteItem"),
+            publish_events=True,
+            send_email=True,
+            link_secret=True,
+        ),
         timeout_seconds=60,
     ),
     Function(
@@ -295,7 +375,7 @@ FUNCTIONS: tuple[Function, ...] = (
             ),
         ),
         # bucket "write": move a rejected upload to the quarantine prefix.
-        access=Access(table="write", bucket="write", send_email=True),
+        access=Access(table=table_access("PutItem", "UpdateItem"), bucket="write", send_email=True),
         timeout_seconds=60,
     ),
     Function(
@@ -306,7 +386,7 @@ FUNCTIONS: tuple[Function, ...] = (
             HttpRoute("GET", "/materials/{material_id}"),
             HttpRoute("GET", "/sessions/{session_id}/materials"),
         ),
-        access=Access(table="read", bucket="read", link_secret=True),
+        access=Access(table=table_access(), bucket="read", link_secret=True),
         timeout_seconds=10,
     ),
     Function(
@@ -320,7 +400,7 @@ FUNCTIONS: tuple[Function, ...] = (
                 bus="default",  # SES publishes sending events to the default bus only
             ),
         ),
-        access=Access(table="write"),
+        access=Access(table=table_access("PutItem", "UpdateItem", "DeleteItem")),
         timeout_seconds=30,
     ),
     Function(
@@ -328,7 +408,7 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="functions.unsubscribe.handler.handler",
         description="Registrants stop all email by the signed link (RFC 8058 one-click too)",
         triggers=(HttpRoute("GET", "/unsubscribe"), HttpRoute("POST", "/unsubscribe")),
-        access=Access(table="write", link_secret=True),
+        access=Access(table=table_access("PutItem", "UpdateItem"), link_secret=True),
         timeout_seconds=10,
     ),
     Function(
@@ -343,7 +423,7 @@ FUNCTIONS: tuple[Function, ...] = (
         # publish_events: erasing cancels places ("Registration Cancelled" promotes the waitlist);
         # send_email: the calendar CANCEL goes out before the address is deleted.
         access=Access(
-            table="write",
+            table=table_access("PutItem", "UpdateItem", "DeleteItem"),
             publish_events=True,
             send_email=True,
             link_secret=True,

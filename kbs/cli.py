@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "kbs.commands.local",
     "kbs.commands.dlq",
     "kbs.commands.outbox",
+    "kbs.commands.doctor",
 )
 # Organiser tools print their answer; the Lambda code they share logs for CloudWatch, so only
 # its warnings show here (``kbs serve`` keeps its one line per handled event).
@@ -46,6 +47,7 @@ ORGANISER_COMMANDS = frozenset(
         "message",
         "dlq",
         "outbox",
+        "doctor",
     }
 )
 

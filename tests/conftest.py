@@ -77,3 +77,22 @@ def aws(aws_env: None) -> Iterator[None]:
         clients.client("sesv2").create_email_identity(EmailIdentity=SENDER)
         yield
     clients.reset()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _aws_call_recorder() -> Iterator[Any]:
+    """Records every AWS call a declared handler makes (:mod:`tests.aws_calls`)."""
+    from tests.aws_calls import recording
+
+    with recording() as recorder:
+        yield recorder
+
+
+@pytest.fixture(autouse=True)
+def _calls_are_granted(_aws_call_recorder: Any) -> Iterator[None]:
+    """Fails a test whose handlers made an AWS call their role is not granted."""
+    from tests.aws_calls import check
+
+    _aws_call_recorder.take()
+    yield
+    check(_aws_call_recorder.take())

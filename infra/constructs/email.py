@@ -1,4 +1,12 @@
-"""SES: the configuration set every email is sent with, and the verified sender identity."""
+"""SES: the configuration set every email is sent with, and the sender identity.
+
+The identity is one of (``infra/settings.py`` reads the context keys):
+
+- a domain (``kbs:senderDomain``): Easy DKIM (three CNAMEs) and a custom MAIL FROM domain
+  ``mail.<domain>`` (an MX and an SPF TXT record), so mail passes SPF, DKIM and DMARC;
+- an identity that already exists (``kbs:senderIdentityArn``): no resource, grants on it;
+- else the sender address alone (local and test synthesis: no DKIM, never for production).
+"""
 
 from __future__ import annotations
 
@@ -19,9 +27,18 @@ FEEDBACK_EVENTS = (
 class Email(Construct):
     """TLS required, SES account suppression on, feedback events to the default event bus."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, sender: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        sender: str,
+        domain: str | None = None,
+        identity_arn: str | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.sender = sender
+        self.domain = domain
         self.configuration_set = ses.ConfigurationSet(
             self,
             "ConfigurationSet",
@@ -37,12 +54,24 @@ class Email(Construct):
             ),
             events=list(FEEDBACK_EVENTS),
         )
+        self.identity: ses.EmailIdentity | None = None
+        if identity_arn:
+            self.identity_arn = identity_arn
+            self.identity_name = identity_arn.rsplit("/", 1)[-1]
+            return
         self.identity = ses.EmailIdentity(
             self,
             "Sender",
-            identity=ses.Identity.email(sender),
+            identity=ses.Identity.domain(domain) if domain else ses.Identity.email(sender),
             configuration_set=self.configuration_set,
+            mail_from_domain=mail_from_domain(domain) if domain else None,
+            # Mail goes out with the SES domain if the MAIL FROM records are missing.
+            mail_from_behavior_on_mx_failure=(
+                ses.MailFromBehaviorOnMxFailure.USE_DEFAULT_VALUE if domain else None
+            ),
         )
+        self.identity_arn = self.identity.email_identity_arn
+        self.identity_name = self.identity.email_identity_name
 
     def grant_send(self, grantee: iam.IGrantable) -> None:
         """``ses:SendEmail``/``ses:SendRawEmail`` as the sender, with the configuration set."""
@@ -51,7 +80,7 @@ class Email(Construct):
             iam.PolicyStatement(
                 actions=["ses:SendEmail", "ses:SendRawEmail"],
                 resources=[
-                    self.identity.email_identity_arn,
+                    self.identity_arn,
                     stack.format_arn(
                         service="ses",
                         resource="configuration-set",
@@ -60,3 +89,9 @@ class Email(Construct):
                 ],
             )
         )
+
+
+def mail_from_domain(domain: str) -> str:
+    """The custom MAIL FROM (bounce) domain: ``mail.<domain>``, under the sender's domain so
+    SPF aligns for DMARC."""
+    return f"mail.{domain}"

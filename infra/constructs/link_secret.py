@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -20,11 +21,15 @@ class LinkSecret(Construct):
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 password_length=64, exclude_punctuation=True
             ),
+            # Deleting the stack must not invalidate every link ever emailed (as the table and
+            # buckets, the secret outlives the stack).
+            removal_policy=RemovalPolicy.RETAIN,
         )
         acknowledge(
             self.secret,
             "AwsSolutions-SMG4",
-            "Rotating an HMAC key would invalidate links already emailed; rotation is manual "
-            "and planned with dual-key verification (old and new key accepted during the "
-            "overlap), which a single-key rotation Lambda cannot coordinate.",
+            "Rotation is manual and keeps links valid: prepend a new key to the secret (the "
+            "first key signs, every key still verifies), and drop the old one once its links "
+            "expire (README runbook: rotating the link key). A rotation Lambda replacing the "
+            "single value would invalidate every link already emailed.",
         )

@@ -16,7 +16,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
-from infra import wiring
+from infra import permissions, wiring
 from infra.constructs.alarms import DeadLetterAlarms
 from infra.constructs.email import Email
 from infra.constructs.materials import Materials
@@ -131,7 +131,6 @@ class ServiceFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             timeout=Duration.seconds(spec.timeout_seconds),
             memory_size=spec.memory_mb,
-            reserved_concurrent_executions=spec.reserved_concurrency,
             dead_letter_queue=self.dead_letters,
             environment=deps.environment(),
         )
@@ -148,16 +147,7 @@ class ServiceFunction(Construct):
 
     def _grant(self, access: wiring.Access, deps: Dependencies) -> None:
         fn = self.function
-        if access.table != "none":
-            if access.table == "write":
-                deps.table.grant_read_write_data(fn)
-            else:
-                deps.table.grant_read_data(fn)
-            self._acknowledge_wildcard(
-                deps.table,
-                "/index/*",
-                "Queries go through the table's GSIs; the wildcard covers this table's indexes.",
-            )
+        self._grant_table(deps.table)
         if access.publish_events:
             deps.bus.grant_put_events_to(fn)
         if access.send_email:
@@ -189,6 +179,21 @@ class ServiceFunction(Construct):
             queue.grant_send_messages(fn)
             fn.add_environment(wiring.queue_url_variable(name), queue.queue_url)
 
+    def _grant_table(self, table: dynamodb.ITable) -> None:
+        """Exactly the declared actions on the table, and ``Query`` on each declared index
+        (:func:`infra.permissions.grants`): no ``Scan``, no stream actions, no wildcard."""
+        for grant in permissions.grants(self.spec):
+            if grant.resource == permissions.TABLE:
+                resource = table.table_arn
+            elif grant.resource.startswith(permissions.index("")):
+                name = grant.resource.removeprefix(permissions.index(""))
+                resource = f"{table.table_arn}/index/{name}"
+            else:
+                continue
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(actions=list(grant.actions), resources=[resource])
+            )
+
     def dead_letter_at_once(self, source: sqs.IQueue, dead_letters: sqs.IQueue) -> None:
         """Let the function send records from ``source`` that can never succeed straight to
         ``dead_letters``: exactly ``sqs:SendMessage`` on that queue, and its URL in
@@ -216,14 +221,14 @@ class ServiceFunction(Construct):
         acknowledge(
             self.function,
             "AwsSolutions-L1",
-            "Python 3.13 is pinned to match the Powertools v3 python313 layer; move to the next "
-            "runtime together with the layer.",
+            "The runtime is python3.13, the latest Python Lambda supports with a public "
+            "Powertools v3 layer (infra/runtime.py); move runtime and layer together.",
         )
         acknowledge(
             self.function,
             "Serverless-LambdaLatestVersion",
-            "Python 3.13 is pinned to match the Powertools v3 python313 layer; move to the next "
-            "runtime together with the layer.",
+            "The runtime is python3.13, the latest Python Lambda supports with a public "
+            "Powertools v3 layer (infra/runtime.py); move runtime and layer together.",
         )
         if not self.dead_letters:
             acknowledge(

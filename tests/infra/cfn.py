@@ -52,10 +52,10 @@ class Synth:
         return self.resources[function_id]["Properties"]["Handler"]
 
 
-def synthesize(functions: tuple[wiring.Function, ...], outdir: Path) -> Synth:
-    """Synthesize the app as ``cdk synth`` does (cdk.json context, nag plugins); raises on
-    any unacknowledged nag finding."""
-    app = build_app(functions, context=CDK_CONTEXT, outdir=str(outdir))
+def synthesize(functions: tuple[wiring.Function, ...], outdir: Path, **context: str) -> Synth:
+    """Synthesize the app as ``cdk synth`` does (cdk.json context, then ``context`` as
+    ``-c KEY=VALUE`` would, nag plugins); raises on any unacknowledged nag finding."""
+    app = build_app(functions, context={**CDK_CONTEXT, **context}, outdir=str(outdir))
     app.synth()
     template = json.loads((outdir / f"{STACK_NAME}.template.json").read_text())
     return Synth(app=app, outdir=outdir, functions=functions, template=template)

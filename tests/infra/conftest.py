@@ -8,7 +8,7 @@ from infra import wiring
 from tests.infra.cfn import Synth, synthesize
 
 # Test-only: a declaration that exercises what the real one does not declare yet (schedules,
-# default-bus rules with a detail filter, bucket access, reserved concurrency).
+# default-bus rules with a detail filter, bucket access).
 EXERCISER = wiring.Function(
     name="exerciser",
     handler="functions.exerciser.handler.handler",
@@ -30,7 +30,6 @@ EXERCISER = wiring.Function(
     access=wiring.Access(table="read", bucket="write", send_email=True),
     timeout_seconds=120,
     memory_mb=256,
-    reserved_concurrency=2,
 )
 
 
@@ -46,7 +45,26 @@ def extended(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     return synthesize((*wiring.FUNCTIONS, EXERCISER), tmp_path_factory.mktemp("cdk-extended"))
 
 
-@pytest.fixture(params=["declared", "extended"])
+# A production deployment's context (``cdk deploy -c kbs:stage=prod -c ...``): a domain
+# identity, an alarm address and a budget. Real-looking names: example domains are refused.
+PRODUCTION = {
+    "kbs:stage": "prod",
+    "kbs:senderDomain": "kbs.city-of-ghent.eu",
+    "kbs:senderEmail": "series@kbs.city-of-ghent.eu",
+    "kbs:publicBaseUrl": "https://kbs.city-of-ghent.eu",
+    "kbs:organiserEmail": "procurement@city-of-ghent.eu",
+    "kbs:alarmEmail": "kbs-alarms@city-of-ghent.eu",
+    "kbs:monthlyBudget": "50",
+}
+
+
+@pytest.fixture(scope="session")
+def production(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The real declaration with the :data:`PRODUCTION` context."""
+    return synthesize(wiring.FUNCTIONS, tmp_path_factory.mktemp("cdk-production"), **PRODUCTION)
+
+
+@pytest.fixture(params=["declared", "extended", "production"])
 def synth(request: pytest.FixtureRequest) -> Synth:
     """Each synthesis in turn: checks that hold for any declaration."""
     return request.getfixturevalue(request.param)

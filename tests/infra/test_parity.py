@@ -59,7 +59,9 @@ def test_one_lambda_per_declared_function(synth: Synth) -> None:
         props = deployed[fn.handler]
         assert props["Timeout"] == fn.timeout_seconds
         assert props["MemorySize"] == fn.memory_mb
-        assert props.get("ReservedConcurrentExecutions") == fn.reserved_concurrency
+        # Reserving concurrency fails on new accounts (unreserved may not drop below 10);
+        # a work queue's event source mapping bounds its consumer instead.
+        assert "ReservedConcurrentExecutions" not in props, fn.name
         assert props["Description"] == fn.description
 
 
@@ -216,8 +218,9 @@ def test_grants_follow_each_functions_access(synth: Synth) -> None:
     for fn in synth.functions:
         actions = actions_by_role[roles[fn.handler]]
         access = fn.access
-        assert ("dynamodb:Query" in actions) == (access.table != "none"), fn.name
-        assert ("dynamodb:PutItem" in actions) == (access.table == "write"), fn.name
+        table = wiring.TableAccess.of(access.table)
+        declared = {f"dynamodb:{a}" for a in table.actions} if table else set()
+        assert {a for a in actions if a.startswith("dynamodb:")} == declared, fn.name
         assert ("events:PutEvents" in actions) == access.publish_events, fn.name
         assert ("ses:SendEmail" in actions) == access.send_email, fn.name
         objects = objects_by_role[roles[fn.handler]]
