@@ -18,6 +18,8 @@ TABLE = "table"
 """The table's ARN; ``table/index/<name>`` for an index (:func:`index`)."""
 MATERIALS = "materials"
 QUARANTINE = "quarantine"
+CERTIFICATES = "certificates"
+"""The certificates' PDFs (``certificates/*`` of the private bucket)."""
 BUS = "bus"
 SENDER = "sender"
 LINK_SECRET = "link-secret"  # noqa: S105 - a resource label, not a secret
@@ -58,6 +60,9 @@ def grants(fn: wiring.Function) -> list[Grant]:
         found.append(Grant(read + delete if access.bucket == "write" else read, MATERIALS))
         if access.bucket == "write":
             found.append(Grant(("s3:PutObject",), QUARANTINE))
+    if access.certificates != "none":
+        write = ("s3:PutObject", "s3:DeleteObject") if access.certificates == "write" else ()
+        found.append(Grant(("s3:GetObject", *write), CERTIFICATES))
     if access.link_secret:
         found.append(
             Grant(("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"), LINK_SECRET)
@@ -124,6 +129,8 @@ def _object(key: str) -> str:
         return QUARANTINE
     if key.startswith(wiring.MATERIALS_PREFIX):
         return MATERIALS
+    if key.startswith(wiring.CERTIFICATES_PREFIX):
+        return CERTIFICATES
     return f"s3-other:{key}"
 
 

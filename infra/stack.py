@@ -149,12 +149,16 @@ class KbsStack(Stack):
             "ConfigurationSetName": email.configuration_set.configuration_set_name,
             "LinkSecretName": link_secret.secret.secret_name,
             "DeadLetterTopicArn": alarms.topic.topic_arn,
-            # `kbs message` enqueues an organiser's message here, as the notice functions do.
-            "EmailBatchesQueueUrl": work_queues[wiring.EMAIL_BATCHES].queue.queue_url,
             "AlarmTopicArn": alarms.topic.topic_arn,
             "SenderIdentityName": email.identity_name,
             "ScheduleRuleNames": ",".join(schedule_rules) or "-",
             "DashboardName": monitoring.dashboard.dashboard_name,
+            # `kbs message` enqueues an organiser's message here, as the notice functions do.
+            **(
+                {"EmailBatchesQueueUrl": work_queues[wiring.EMAIL_BATCHES].queue.queue_url}
+                if wiring.EMAIL_BATCHES in work_queues
+                else {}
+            ),
         }.items():
             CfnOutput(self, name, value=value)
         # One per dead-letter queue: where its messages came from and go back to (`kbs dlq`).

@@ -241,12 +241,25 @@ def invoke_command(args: argparse.Namespace) -> int:
     environment = aws_environment(info["aws_endpoint_url"], info["region"]) | info["environment"]
     # Handlers log to stdout (as in Lambda): keep stdout for the result alone.
     with patched_environ(environment), contextlib.redirect_stdout(sys.stderr):
+        _logs_to_stderr()
         invocation = Invoker((fn,), info["region"]).invoke(fn, event)
     if not invocation.ok:
         print(f"kbs invoke: {fn.name} raised {invocation.error!r}", file=sys.stderr)
         return 1
     print(json.dumps(invocation.result, indent=2, default=str))
     return 0
+
+
+def _logs_to_stderr() -> None:
+    """Point the Powertools logger's handlers (bound to the stdout of their creation) at
+    stderr, where ``redirect_stdout`` cannot reach them."""
+    import logging
+
+    from shared.platform.observability import logger
+
+    for handler in logging.getLogger(logger.name).handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)
 
 
 def as_delivered(fn: Function, event: Any, info: dict[str, Any]) -> Any:
