@@ -12,6 +12,9 @@ per recipient, and batches against the floor of ceil(N / 50).
 Reports: ``kbs report series`` over 21 sessions x 300 registrations seeded with batch writes
 on in-process moto: its time and read cost (Query pages per registration, no Scan).
 
+Attendance and certificates: a 1,000-row Zoom report parsed and matched, 300 certificate PDFs
+rendered, per stage (:mod:`tests.bench_certificates`).
+
 Local stack: booking cost by table size, memory over a soak, latency after it
 (:mod:`tests.bench_local`).
 """
@@ -270,6 +273,10 @@ def main() -> int:
     ok &= fan_out()
     print()
     ok &= report_series()
+    print()
+    from tests.bench_certificates import attendance_and_certificates
+
+    ok &= attendance_and_certificates()
     print()
     from tests.bench_local import local_stack
 
