@@ -237,7 +237,11 @@ def invoke_command(args: argparse.Namespace) -> int:
         fn = function(args.function)
     except KeyError:
         raise TargetError(f"no function {args.function!r} in infra/wiring.py") from None
-    event = as_delivered(fn, json.loads(args.event.read_text()), info)
+    try:
+        given = json.loads(args.event.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise TargetError(f"{args.event}: not a JSON event file ({exc})") from exc
+    event = as_delivered(fn, given, info)
     environment = aws_environment(info["aws_endpoint_url"], info["region"]) | info["environment"]
     # Handlers log to stdout (as in Lambda): keep stdout for the result alone.
     with patched_environ(environment), contextlib.redirect_stdout(sys.stderr):

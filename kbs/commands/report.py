@@ -74,8 +74,16 @@ def series_command(args: argparse.Namespace) -> int:
 
 
 def _check_output(args: argparse.Namespace) -> int | None:
+    """Exit 2 (and say why) for an output the report cannot be written to, before reading."""
+    problem = None
     if args.format == "xlsx" and args.out is None:
-        print("kbs: --format xlsx needs --out FILE (it is binary)", file=sys.stderr)
+        problem = "--format xlsx needs --out FILE (it is binary)"
+    elif args.out is not None and (str(args.out) == "-" or args.out.is_dir()):
+        problem = f"--out {args.out}: name a file (without --out, table and csv go to stdout)"
+    elif args.out is not None and not args.out.parent.is_dir():
+        problem = f"--out {args.out}: no folder {args.out.parent}"
+    if problem:
+        print(f"kbs: {problem}", file=sys.stderr)
         return 2
     return None
 

@@ -95,8 +95,16 @@ class Table:
 def decode(data: bytes) -> tuple[str, str]:
     """The text of a report and its delimiter (tab for UTF-16 and tab-separated files).
 
-    Raises :class:`ReportError` for an empty file or one over :data:`MAX_REPORT_BYTES`.
+    Raises :class:`ReportError` for an empty file, one over :data:`MAX_REPORT_BYTES`, or one
+    that is not text in any encoding the platforms write.
     """
+    try:
+        return _decode(data)
+    except UnicodeDecodeError as exc:
+        raise ReportError("the file is not a text report (CSV or tab-separated)") from exc
+
+
+def _decode(data: bytes) -> tuple[str, str]:
     if len(data) > MAX_REPORT_BYTES:
         raise ReportError(
             f"the file has {len(data):,} bytes: reports up to {MAX_REPORT_BYTES:,} are accepted"
@@ -118,7 +126,15 @@ def decode(data: bytes) -> tuple[str, str]:
 
 def tables(text: str, delimiter: str) -> list[Table]:
     """The tables of a report: each header row that names an email column, and the data rows
-    after it up to a blank row or a section title (a row with a single cell)."""
+    after it up to a blank row or a section title (a row with a single cell). Raises
+    :class:`ReportError` for text the CSV reader cannot split (a binary file)."""
+    try:
+        return _tables(text, delimiter)
+    except csv.Error as exc:
+        raise ReportError(f"the file is not a readable report: {exc}") from exc
+
+
+def _tables(text: str, delimiter: str) -> list[Table]:
     found: list[Table] = []
     section, current = "", None
     for number, cells in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1):

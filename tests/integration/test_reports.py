@@ -121,6 +121,17 @@ def test_xlsx_needs_an_output_file(data_dir: Path, capsys: pytest.CaptureFixture
     assert "--out" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("out", ["-", "folder", "missing/report.xlsx"])
+def test_an_output_that_is_not_a_file_is_refused_before_anything_is_read(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], out: str
+) -> None:
+    (tmp_path / "folder").mkdir()
+    target = out if out == "-" else str(tmp_path / out)
+    assert kbs(data_dir, "report", "series", "--format", "xlsx", "--out", target) == 2
+    assert "--out" in capsys.readouterr().err
+    assert not (Path.cwd() / "-").exists()
+
+
 def _series(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, list[list[str]]]:
     assert kbs(data_dir, "report", "series", "--format", "csv") == 0
     tables: dict[str, list[list[str]]] = {}

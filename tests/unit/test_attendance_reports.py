@@ -147,3 +147,18 @@ def test_a_file_without_any_address_or_any_registrant_is_refused() -> None:
 
 def test_every_sample_is_found() -> None:
     assert all(p.exists() for p in SAMPLES)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        bytes(range(256)) * 20,  # every byte value: bare CRs inside fields
+        b"\x7fELF\x02\x01\x01\x00" + bytes(range(32)) * 90,  # a program: NULs, odd UTF-16
+        b"\xfe\xff\xd8\x00",  # a UTF-16 BOM, then half a surrogate pair
+    ],
+    ids=["all-bytes", "program", "broken-utf16"],
+)
+def test_a_binary_file_is_refused_as_not_a_report(data: bytes) -> None:
+    """Refused with the import's own error (a message, nothing written), never a traceback."""
+    with pytest.raises(ReportError):
+        parse_report(data, SESSION)
