@@ -63,6 +63,36 @@ def sent_emails() -> list[EmailMessage]:
     return [m for m in parsed if isinstance(m, EmailMessage)]
 
 
+def attended_session(now: datetime) -> None:
+    """What the "Attendance Recorded" sample presumes: its session has ended, the sample
+    registrant held a place, and the import recorded the sample's minutes for its attendees."""
+    from shared.attendance.store import Attendance, attendance_item
+    from shared.platform.clients import table
+    from shared.platform.settings import get_settings
+    from shared.programme.models import SessionStatus
+    from shared.programme.repository import get_session, put_session
+    from shared.registrations import booking
+    from shared.registrations.models import RegistrationSubmission
+
+    settings = get_settings()
+    data = load_event("bus/attendance-recorded.json")["detail"]["data"]
+    session = get_session(settings.table_name, data["session_id"]).session
+    sample = load_event("bus/registration-submitted.json")["detail"]["data"]
+    submission = RegistrationSubmission.model_validate(sample)
+    one = submission.model_copy(update={"sessions": [session.session_id]})
+    booking.process_submission(one, now=now - timedelta(days=10), settings=settings)
+    ended = session.model_copy(
+        update={"start": now - timedelta(hours=3), "status": SessionStatus.ENDED}
+    )
+    put_session(settings.table_name, ended)
+    for person in data["attendees"]:
+        record = Attendance(
+            session.session_id, person["email"], person["minutes"], "zoom", now, data["import_id"]
+        )
+        item = attendance_item(record, ended, settings.record_retention_years)
+        table(settings.table_name).put_item(Item=item)
+
+
 def freed_place_with_a_waitlist(now: datetime) -> None:
     """What the "Registration Cancelled" sample presumes: its session (one place) was full with
     one registrant waiting, and the sample registration was just cancelled by its link."""

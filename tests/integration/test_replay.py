@@ -23,6 +23,7 @@ from shared.programme.repository import put_session
 from tests.conftest import BUCKET_NAME, BUS_NAME, EVENTS, TABLE_NAME
 from tests.support import (
     Context,
+    attended_session,
     freed_place_with_a_waitlist,
     handler_of,
     sent_emails,
@@ -31,7 +32,10 @@ from tests.support import (
 
 SAMPLES = sorted((EVENTS / "bus").glob("*.json"))
 # State a sample presumes beyond the sample programme, set up before it is delivered.
-GIVEN = {"registration-cancelled": freed_place_with_a_waitlist}
+GIVEN = {
+    "registration-cancelled": freed_place_with_a_waitlist,
+    "attendance-recorded": attended_session,
+}
 
 
 def consumers(event: dict[str, Any]) -> list[Function]:
