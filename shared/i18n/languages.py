@@ -8,6 +8,8 @@ Babel's ``negotiate_locale`` (imported only then).
 
 from __future__ import annotations
 
+from shared.platform.quality import quality_values
+
 ENGLISH = "en"
 SUPPORTED = ("en", "es", "ca", "fr", "de", "nl", "sv", "pl", "it")
 """The languages of the page and the emails, English (the source language) first."""
@@ -25,19 +27,11 @@ def from_accept_language(header: str | None) -> str:
     in order of their ``q``, ``*`` and ``q=0`` ignored), else English."""
     if not header:
         return ENGLISH
-    ranked: list[tuple[float, int, str]] = []
-    for position, item in enumerate(header.split(",")):
-        tag, *params = (part.strip() for part in item.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if tag and tag != "*" and quality > 0 and len(tag) <= 35:
-            ranked.append((-quality, position, tag))
+    ranked = [
+        (-quality, position, tag)
+        for position, (tag, quality) in enumerate(quality_values(header))
+        if tag and tag != "*" and quality > 0 and len(tag) <= 35
+    ]
     preferred = [tag for _, _, tag in sorted(ranked)]
     if not preferred:
         return ENGLISH

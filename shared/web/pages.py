@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from shared.i18n.languages import ENGLISH
 from shared.i18n.times import session_time_label
+from shared.platform.quality import quality_values
 from shared.platform.rendering import macros, render
 from shared.programme.models import Session, SessionAvailability
 
@@ -31,16 +32,7 @@ def prefers_html(accept: str | None) -> bool:
     if not accept:
         return False
     html = json = 0.0
-    for item in accept.split(","):
-        media_type, *params = (part.strip() for part in item.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
+    for media_type, quality in quality_values(accept):
         media_type = media_type.lower()
         if media_type in ("text/html", "application/xhtml+xml"):
             html = max(html, quality)
