@@ -39,6 +39,15 @@ from infra.runtime import powertools_layer_arn
 OUR_SOURCES = (wiring.SOURCE_REGISTRATIONS, wiring.SOURCE_SESSIONS)
 # Outputs ``DeadLetters<Name>``: JSON describing each dead-letter queue (``kbs/dead_letters.py``).
 DEAD_LETTERS_OUTPUT_PREFIX = "DeadLetters"
+PRESENTATION_CONTEXT = {
+    "kbs:seriesName": "KBS_SERIES_NAME",
+    "kbs:logoUrl": "KBS_LOGO_URL",
+    "kbs:privacyUrl": "KBS_PRIVACY_URL",
+    "kbs:contactEmail": "KBS_CONTACT_EMAIL",
+}
+"""Context keys (``cdk.json`` or ``-c``) of the series' presentation, and their variables
+(:class:`shared.platform.settings.Settings` ``series_name``, ``logo_url``, ``privacy_url``,
+``contact_email``); a key not given leaves the setting's default."""
 
 
 class KbsStack(Stack):
@@ -80,6 +89,11 @@ class KbsStack(Stack):
             email_send_rate=self._context("kbs:emailSendRate"),
             retention_days=str(self.node.try_get_context("kbs:retentionDays") or RETENTION_DAYS),
             feedback_url=str(self.node.try_get_context("kbs:feedbackUrl") or ""),
+            presentation={
+                variable: str(self.node.try_get_context(name) or "")
+                for name, variable in PRESENTATION_CONTEXT.items()
+                if self.node.try_get_context(name)
+            },
             cap_per_address_per_day=self._context("kbs:capPerAddressPerDay"),
             cap_per_client_per_hour=self._context("kbs:capPerClientPerHour"),
             work_queues={name: trigger.queue for name, trigger in work_queues.items()},

@@ -12,17 +12,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shared.mail.blocks import (
+    _HERE,
+    FOOTER_SLOT,
+    SERIES,
+    SIGNATURE,
+    Block,
+    Brand,
+    EmailContent,
+    Feed,
+    Link,
+    Links,
+    SessionBlock,
+    add_to_calendar,
+    cancel_link,
+    feed_block,
+    render_blocks,
+    with_brand,
+)
 from shared.platform.rendering import render
 from shared.programme.models import Session
 from shared.registrations.models import Registration
 
-_HERE = "shared.mail"  # the package whose templates/ folder holds the layouts
-SERIES = "Knowledge Building Series"
 EN_DASH = "\u2013"
-SIGNATURE = ("Kind regards,", f"The {SERIES} team", "Electronics Watch")
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = (
     "January",
@@ -38,34 +52,6 @@ _MONTHS = (
     "November",
     "December",
 )
-
-
-@dataclass(frozen=True)
-class EmailContent:
-    subject: str
-    text: str
-    html: str
-
-
-@dataclass(frozen=True)
-class Link:
-    """A paragraph ending in a link: ``label`` then the URL."""
-
-    kind: ClassVar[str] = "link"
-    label: str
-    url: str
-
-
-@dataclass(frozen=True)
-class SessionBlock:
-    """The session title and time, set apart from the prose."""
-
-    kind: ClassVar[str] = "session"
-    title: str
-    when: str
-
-
-Block = str | Link | SessionBlock
 
 
 @dataclass(frozen=True)
@@ -88,46 +74,63 @@ def session_time(session: Session, timezone: str | None = None) -> str:
     return f"{span} {end.tzname()} ({zone.key})"
 
 
-def confirmation(registration: Registration, session: Session, cancel_url: str) -> EmailContent:
-    """Place confirmed: the join link, the reference and the cancellation link."""
-    return _render(
-        subject=f"Registration confirmed: {session.title}",
+def confirmation(
+    registration: Registration,
+    session: Session,
+    cancel_url: str,
+    *,
+    promoted: bool = False,
+    feed: Feed | None = None,
+) -> EmailContent:
+    """Place confirmed (``promoted``: a place opened up for someone on the waiting list): the
+    join link, the reference, the calendar links and the cancellation link."""
+    opening = (
+        "Good news: a place opened up, and it is yours. Your place is now confirmed for the "
+        f"following session of the {SERIES}:"
+        if promoted
+        else "Thank you for registering. Your place is confirmed for the following session "
+        f"of the {SERIES}:"
+    )
+    return render_blocks(
+        subject=f"{'A place opened up' if promoted else 'Registration confirmed'}: {session.title}",
         name=registration.full_name,
         blocks=[
-            "Thank you for registering. Your place is confirmed for the following session "
-            f"of the {SERIES}:",
+            opening,
             SessionBlock(session.title, session_time(session, registration.timezone)),
-            Link("Join the session:", str(session.join_url)),
+            Link("Join the session:", str(session.join_url), "Join the session"),
             "This link is for registered participants only; please do not forward it.",
             f"Your registration reference is {registration.reference}. "
             "A calendar invitation is attached to this email.",
+            add_to_calendar(session, calendar_description(registration, session)),
+            *feed_block(feed),
             "We will send you a reminder before the session, and the slides and guidance "
             "notes afterwards.",
-            Link(
-                "If you can no longer attend, please cancel your registration so that your "
-                "place can be offered to someone on the waiting list:",
-                cancel_url,
-            ),
+            cancel_link(cancel_url),
         ],
     )
 
 
-def waitlist(registration: Registration, session: Session, cancel_url: str) -> EmailContent:
-    """Session full: on the waiting list, no join link yet."""
-    return _render(
+def waitlist(
+    registration: Registration,
+    session: Session,
+    cancel_url: str,
+    *,
+    position: int | None = None,
+) -> EmailContent:
+    """Session full: on the waiting list (at ``position``, 1 first, when known), no join link
+    yet."""
+    where = f" You are number {position} on the list." if position else ""
+    return render_blocks(
         subject=f"Waiting list: {session.title}",
         name=registration.full_name,
         blocks=[
             f"Thank you for registering for the following session of the {SERIES}:",
             SessionBlock(session.title, session_time(session, registration.timezone)),
-            "The session is fully booked, so you have been placed on the waiting list. "
-            "If a place becomes available, we will email you a confirmation with the join "
-            "link and a calendar invitation.",
+            "The session is fully booked, so you have been placed on the waiting list."
+            f"{where} If a place becomes available, we will email you a confirmation with the "
+            "join link and a calendar invitation.",
             f"Your registration reference is {registration.reference}.",
-            Link(
-                "If you no longer wish to attend, you can leave the waiting list here:",
-                cancel_url,
-            ),
+            cancel_link(cancel_url, waiting=True),
         ],
     )
 
@@ -146,33 +149,42 @@ def calendar_description(registration: Registration, session: Session) -> str:
 
 
 def reminder(
-    registration: Registration, session: Session, *, soon: bool, materials: Sequence[Material]
+    registration: Registration,
+    session: Session,
+    *,
+    soon: bool,
+    materials: Sequence[Material],
+    cancel_url: str = "",
+    feed: Feed | None = None,
 ) -> EmailContent:
-    """The T-24h (``soon=False``) or T-1h reminder: time, join link, materials so far."""
-    return _render(
+    """The T-24h (``soon=False``) or T-1h reminder: time, join link, materials so far, the
+    cancel link (``cancel_url``) and the feed."""
+    return render_blocks(
         subject=f"{'Starting soon' if soon else 'Reminder'}: {session.title}",
         name=registration.full_name,
         blocks=[
             f"This is a reminder that the following session of the {SERIES}, for which you "
             f"are registered, {'starts soon' if soon else 'is coming up'}:",
             SessionBlock(session.title, session_time(session, registration.timezone)),
-            Link("Join the session:", str(session.join_url)),
+            Link("Join the session:", str(session.join_url), "Join the session"),
             "This link is for registered participants only; please do not forward it.",
             *_materials(materials, "Materials already available for this session:"),
             "The calendar invitation is attached again, with the current details.",
+            *feed_block(feed),
+            *([cancel_link(cancel_url)] if cancel_url else []),
         ],
     )
 
 
 def live(registration: Registration, session: Session) -> EmailContent:
     """The session has started: the join link."""
-    return _render(
+    return render_blocks(
         subject=f"We are live: {session.title}",
         name=registration.full_name,
         blocks=[
             f"The following session of the {SERIES} has just started:",
             SessionBlock(session.title, session_time(session, registration.timezone)),
-            Link("Join now:", str(session.join_url)),
+            Link("Join now:", str(session.join_url), "Join now"),
             "This link is for registered participants only; please do not forward it.",
         ],
     )
@@ -186,7 +198,7 @@ def follow_up(
     feedback_url: str,
 ) -> EmailContent:
     """After the session: the materials so far and a feedback link."""
-    return _render(
+    return render_blocks(
         subject=f"Thank you: {session.title}",
         name=registration.full_name,
         blocks=[
@@ -196,14 +208,22 @@ def follow_up(
                 _materials(materials, "The materials of the session:")
                 or ["We will send you the slides and guidance notes as soon as they are ready."]
             ),
-            Link("Please tell us what you thought of the session:", feedback_url),
+            Link("Please tell us what you thought of the session:", feedback_url, "Give feedback"),
         ],
     )
 
 
-def rescheduled(registration: Registration, session: Session, changes: str = "") -> EmailContent:
+def rescheduled(
+    registration: Registration,
+    session: Session,
+    changes: str = "",
+    *,
+    previous_start: datetime | None = None,
+    feed: Feed | None = None,
+) -> EmailContent:
     """The session moved (or, with ``changes``, e.g. "new join link", its details changed):
-    its time and join link; the attached invitation replaces the earlier one."""
+    its time (and the old one, from ``previous_start``) and join link; the attached
+    invitation replaces the earlier one."""
     if changes:
         subject = f"Updated: {session.title}"
         opening = (
@@ -216,15 +236,20 @@ def rescheduled(registration: Registration, session: Session, changes: str = "")
             f"The following session of the {SERIES}, for which you are registered, has been "
             "rescheduled. The new time is:"
         )
-    return _render(
+    was = ""
+    if previous_start is not None and previous_start != session.start:
+        earlier = session.model_copy(update={"start": previous_start})
+        was = f"Previously: {session_time(earlier, registration.timezone)}"
+    return render_blocks(
         subject=subject,
         name=registration.full_name,
         blocks=[
             opening,
-            SessionBlock(session.title, session_time(session, registration.timezone)),
-            Link("Join the session:", str(session.join_url)),
+            SessionBlock(session.title, session_time(session, registration.timezone), was),
+            Link("Join the session:", str(session.join_url), "Join the session"),
             "Your registration stands. The attached calendar invitation replaces the earlier "
             "one; we will send reminders before the new time.",
+            *feed_block(feed),
         ],
     )
 
@@ -233,7 +258,7 @@ def cancelled(
     registration: Registration, session: Session, *, reason: str, calendar: bool
 ) -> EmailContent:
     """The session is cancelled (``calendar``: an attachment removes it from the calendar)."""
-    return _render(
+    return render_blocks(
         subject=f"Cancelled: {session.title}",
         name=registration.full_name,
         blocks=[
@@ -255,7 +280,7 @@ def place_cancelled(
 ) -> EmailContent:
     """One's own place (or waitlist entry) ended: by their link, an erasure, or the organisers
     (``reason``); ``calendar``: the attached CANCEL removes the event and its join link."""
-    return _render(
+    return render_blocks(
         subject=f"Registration cancelled: {session.title}",
         name=registration.full_name,
         blocks=[
@@ -280,7 +305,7 @@ def materials_available(
     registration: Registration, session: Session, *, materials: Sequence[Material]
 ) -> EmailContent:
     """New materials after the session: every current file, each with the registrant's link."""
-    return _render(
+    return render_blocks(
         subject=f"Materials available: {session.title}",
         name=registration.full_name,
         blocks=[
@@ -295,7 +320,7 @@ def materials_available(
 
 def material_rejected(key: str, reason: str, quarantine_key: str) -> EmailContent:
     """To the organisers: an upload was not accepted, why, and where it was moved."""
-    return _render(
+    return render_blocks(
         subject=f"Upload rejected: {key.rpartition('/')[2] or key}",
         name="organisers",
         blocks=[
@@ -332,27 +357,36 @@ def with_privacy_link(content: EmailContent, url: str) -> EmailContent:
 def _with_footer(
     content: EmailContent, label: str, url: str, *, link: str, rule: bool
 ) -> EmailContent:
-    """``label`` and ``url`` appended to the text part, and before ``</body>`` of the HTML part
-    (after a rule if ``rule``: the first footer line)."""
+    """``label`` and ``url`` appended to the text part, and at the end of the HTML part's
+    footer (after a rule if ``rule``: the first footer line)."""
     footer = {"label": label, "url": url, "link": link, "rule": rule}
-    page = content.html.replace("</body>", render(_HERE, "footer.html", **footer) + "</body>", 1)
+    page = content.html.replace(
+        FOOTER_SLOT, render(_HERE, "footer.html", **footer) + FOOTER_SLOT, 1
+    )
     text = content.text + render(_HERE, "footer.txt", **footer)
     return EmailContent(subject=content.subject, text=text, html=page)
+
+
+__all__ = [
+    "SIGNATURE",
+    "Block",
+    "Brand",
+    "EmailContent",
+    "Feed",
+    "Link",
+    "Links",
+    "SessionBlock",
+    "add_to_calendar",
+    "cancel_link",
+    "feed_block",
+    "with_brand",
+]
 
 
 def _materials(materials: Sequence[Material], heading: str) -> list[Block]:
     if not materials:
         return []
-    return [heading, *(Link(f"{m.title}:", m.url) for m in materials)]
-
-
-def _render(subject: str, name: str, blocks: list[Block]) -> EmailContent:
-    context = {"subject": subject, "name": name, "blocks": blocks, "signature": SIGNATURE}
-    return EmailContent(
-        subject=subject,
-        text=render(_HERE, "email.txt", **context),
-        html=render(_HERE, "email.html", **context),
-    )
+    return [heading, *(Link(f"{m.title}:", m.url, "Download") for m in materials)]
 
 
 def _date(moment: datetime) -> str:
