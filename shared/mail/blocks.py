@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from shared.platform.rendering import render
+from shared.platform.settings import Settings
 from shared.programme.models import Session
 
 _HERE = "shared.mail"  # the package whose templates/ folder holds the layouts
@@ -67,6 +68,11 @@ class Brand:
 
     series_name: str = SERIES
     logo_url: str = ""
+
+
+def brand_of(settings: Settings) -> Brand:
+    """The series' presentation in ``settings`` (``series_name``, ``logo_url``)."""
+    return Brand(series_name=settings.series_name, logo_url=settings.logo_url)
 
 
 def with_brand(content: EmailContent, brand: Brand) -> EmailContent:
