@@ -361,9 +361,8 @@ def _with_footer(
     """``label`` and ``url`` appended to the text part, and at the end of the HTML part's
     footer (after a rule if ``rule``: the first footer line)."""
     footer = {"label": label, "url": url, "link": link, "rule": rule}
-    page = content.html.replace(
-        FOOTER_SLOT, render(_HERE, "footer.html", **footer) + FOOTER_SLOT, 1
-    )
+    slot = FOOTER_SLOT if FOOTER_SLOT in content.html else "</body>"  # a layout of our own
+    page = content.html.replace(slot, render(_HERE, "footer.html", **footer) + slot, 1)
     text = content.text + render(_HERE, "footer.txt", **footer)
     return EmailContent(subject=content.subject, text=text, html=page)
 

@@ -115,7 +115,14 @@ def resend(
     return sending.send_once(
         settings.table_name,
         resend_key(registration, asked_at),
-        status_message(registration, session, now=now, settings=settings, changed_at=asked_at),
+        status_message(
+            registration,
+            session,
+            now=now,
+            settings=settings,
+            changed_at=asked_at,
+            position=waitlist_position(settings.table_name, registration),
+        ),
         configuration_set=settings.configuration_set,
     )
 
@@ -128,11 +135,12 @@ def status_message(
     settings: Settings,
     changed_at: datetime | None = None,
     promoted: bool = False,
+    position: int | None = None,
 ) -> EmailMessage:
     """The email telling ``registration`` its status: a confirmation (join link, ``.ics``
     stamped ``changed_at``, default ``now``; ``promoted``: a place opened up) or the waitlist
-    email with the place in line; both with the registrant's cancel, feed, unsubscribe and
-    privacy links."""
+    email with the place in line (``position``, from :func:`waitlist_position`); both with the
+    registrant's cancel, feed, unsubscribe and privacy links."""
     cancel_url = cancel_link(registration, session, settings)
     calendar = None
     if registration.status is RegistrationStatus.CONFIRMED:
@@ -147,7 +155,6 @@ def status_message(
         calendar = invitation(registration, session, settings, stamp=changed_at or now)
     else:
         kind = "waitlist"
-        position = waitlist_position(settings.table_name, registration)
         content = templates.waitlist(registration, session, cancel_url, position=position)
     return sending.build_message(
         sender=settings.sender_email,
@@ -208,7 +215,9 @@ def invitation(
 
 def waitlist_position(table_name: str, registration: Registration) -> int | None:
     """Where ``registration`` stands on its session's waiting list (1 first, promotion order:
-    :func:`shared.registrations.store.waitlist`), or None if it is not on it."""
+    :func:`shared.registrations.store.waitlist`), or None if it is not on it (or confirmed)."""
+    if registration.status is not RegistrationStatus.WAITLISTED:
+        return None
     email = normalise_email(registration.email)
     for position, entry in enumerate(waitlist(table_name, registration.session_id), start=1):
         if entry.email == email:
