@@ -16,18 +16,18 @@ from shared.mail import ics
 from shared.programme import lifecycle
 from shared.programme.models import Session
 from tests.conftest import BUS_NAME, TABLE_NAME, load_event
-from tests.integration.test_registration_processor import (  # noqa: F401 (fixtures)
+from tests.integration import test_registration_processor as processor
+from tests.integration.test_registration_processor import (
     EMAIL,
     EVENT_TIME,
     FIRST,
     SECOND,
     invoke,
     part,
-    programme,
-    schedule,
 )
 from tests.support import Context, sent_emails
 
+schedule, programme = processor.schedule, processor.programme  # the processor's fixtures
 PROGRAMME_FEED = load_event("api/get-programme-feed.json")
 
 

@@ -152,7 +152,7 @@ EMAILS: dict[str, Callable[[], EmailContent]] = {
     "submission_summary": _summary,
     "branded_with_footers": lambda: templates.with_brand(
         _footers(templates.live(REG, session())),
-        templates.Brand(series_name=f"KBS {HOSTILE}", logo_url="https://x.org/logo.png?a=1&b=\"2"),
+        templates.Brand(series_name=f"KBS {HOSTILE}", logo_url='https://x.org/logo.png?a=1&b="2'),
     ),
     "live_with_privacy": lambda: templates.with_privacy_link(
         templates.live(REG, session()), HOSTILE_URL
