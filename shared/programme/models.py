@@ -56,6 +56,10 @@ class Session(BaseModel):
     capacity: Annotated[int, Field(gt=0, le=100_000)]
     join_url: HttpUrl
     description: Annotated[str, Field(max_length=2000)] = ""
+    speakers: tuple[Annotated[str, Field(min_length=2, max_length=120)], ...] = Field(
+        default=(), max_length=20
+    )
+    """Who presents, as the page lists them (names, optionally "Name, Organisation")."""
     status: SessionStatus = SessionStatus.OPEN
     sequence: int = 0
     """iCalendar SEQUENCE: bumped on every reschedule or cancellation."""

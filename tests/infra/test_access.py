@@ -19,9 +19,11 @@ pytestmark = pytest.mark.xdist_group("synth")
 PUBLIC = {
     "GET /": "the registration page",
     "GET /sessions": "the open programme, without join links",
+    "GET /sessions.ics": "the programme as a calendar feed, without join links",
     "POST /registrations": "the registration form (honeypot, validation, 16 KiB body limit)",
 }
 TOKEN_PROTECTED = {
+    "GET /calendar/{token}": "signed personal calendar feed link",
     "GET /registrations/cancel": "signed cancel link (shows, changes nothing)",
     "POST /registrations/cancel": "signed cancel link",
     "GET /materials/{material_id}": "signed materials link",

@@ -160,7 +160,9 @@ EMAILS: dict[str, Callable[[], EmailContent]] = {
 }
 
 AVAILABLE = [
-    SessionAvailability(session=session(), confirmed=10),
+    SessionAvailability(
+        session=session(speakers=(f"Ana Ruiz, {HOSTILE}", "Jan de Vries")), confirmed=10
+    ),
     SessionAvailability(session=LATE.model_copy(update={"session_id": "kbs-02"}), confirmed=300),
     SessionAvailability(session=PLAIN.model_copy(update={"session_id": "kbs-03"}), confirmed=299),
 ]
@@ -172,6 +174,17 @@ def _registration_page(available: list[SessionAvailability]) -> str:
 
 PAGES: dict[str, Callable[[], str]] = {
     "registration": lambda: _registration_page(AVAILABLE),
+    "registration_organiser": lambda: pages.registration_page(
+        INDEX.read_text(encoding="utf-8"),
+        AVAILABLE,
+        "v1",
+        pages.Organiser(
+            privacy_url=HOSTILE_URL,
+            contact_email=f"kbs{HOSTILE}@example.org",
+            feed_https="https://kbs.example.org/sessions.ics",
+            feed_webcal="webcal://kbs.example.org/sessions.ics",
+        ),
+    ),
     "registration_none_open": lambda: _registration_page([]),
     "confirmation": lambda: pages.confirmation_page(f"KBS-{HOSTILE}", [session(), LATE, PLAIN]),
     "confirmation_empty": lambda: pages.confirmation_page("KBS-7Q2M-X4TD", []),
