@@ -322,6 +322,18 @@ def test_the_feed_a_calendar_subscribes_to_follows_a_reschedule(
     assert after.decoded("DTSTART") == moved
     assert str(after["UID"]) == str(before["UID"])
 
+    # Those who did not subscribe get the new time by email, beside the old one.
+    def new_time_email() -> str | None:
+        for path in (programme.data_dir / "outbox").glob("*.eml"):
+            message = read_eml(path)
+            if str(message["Subject"]).startswith("New time"):
+                body = message.get_body(("plain",))
+                return body.get_content() if body is not None else None
+        return None
+
+    told = wait_for(new_time_email, timeout=60, what="the new-time email")
+    assert "Previously:" in told and "webcal://" in told
+
 
 def _contrast(foreground: str, background: str) -> float:
     """WCAG contrast ratio of two CSS ``rgb(...)``/``rgba(...)`` colours."""
