@@ -36,11 +36,26 @@ from infra.constructs.names import construct_id
 from infra.constructs.service_function import RETENTION_DAYS
 from infra.deployment import Deployment
 from infra.runtime import powertools_layer_arn
+from shared.platform.settings import Settings
 
 # Every source our own code publishes; the archive keeps all of them.
 OUR_SOURCES = (wiring.SOURCE_REGISTRATIONS, wiring.SOURCE_SESSIONS, wiring.SOURCE_ATTENDANCE)
 # Outputs ``DeadLetters<Name>``: JSON describing each dead-letter queue (``kbs/dead_letters.py``).
 DEAD_LETTERS_OUTPUT_PREFIX = "DeadLetters"
+PRESENTATION_CONTEXT = {
+    "kbs:seriesName": "KBS_SERIES_NAME",
+    "kbs:logoUrl": "KBS_LOGO_URL",
+    "kbs:privacyUrl": "KBS_PRIVACY_URL",
+    "kbs:contactEmail": "KBS_CONTACT_EMAIL",
+}
+"""Context keys (``cdk.json`` or ``-c``) of the series' presentation, and their variables
+(:class:`shared.platform.settings.Settings` ``series_name``, ``logo_url``, ``privacy_url``,
+``contact_email``); a key not given leaves the setting's default."""
+
+
+def presentation_default(variable: str) -> str:
+    """The default of the setting read from ``variable`` (``KBS_SERIES_NAME``...)."""
+    return str(Settings.model_fields[variable.removeprefix("KBS_").lower()].default)
 
 
 class KbsStack(Stack):
@@ -90,6 +105,10 @@ class KbsStack(Stack):
             retention_days=str(self.node.try_get_context("kbs:retentionDays") or RETENTION_DAYS),
             record_retention_years=self._context("kbs:recordRetentionYears"),
             feedback_url=str(self.node.try_get_context("kbs:feedbackUrl") or ""),
+            presentation={
+                variable: str(self.node.try_get_context(name) or presentation_default(variable))
+                for name, variable in PRESENTATION_CONTEXT.items()
+            },
             cap_per_address_per_day=self._context("kbs:capPerAddressPerDay"),
             cap_per_client_per_hour=self._context("kbs:capPerClientPerHour"),
             work_queues={name: trigger.queue for name, trigger in work_queues.items()},

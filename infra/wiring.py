@@ -259,6 +259,17 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=10,
     ),
     Function(
+        name="calendar_feed",
+        handler="functions.calendar_feed.handler.handler",
+        description="Calendar feeds: a registrant's own (signed link) and the programme's",
+        triggers=(
+            HttpRoute("GET", "/calendar/{token}"),
+            HttpRoute("GET", "/sessions.ics"),
+        ),
+        access=Access(table="read", link_secret=True),
+        timeout_seconds=10,
+    ),
+    Function(
         name="registration_processor",
         handler="functions.registration_processor.handler.handler",
         description="Books places atomically (or waitlists) and sends the confirmation email",

@@ -56,7 +56,9 @@ app = APIGatewayHttpResolver()
 def registration_page() -> Response[str]:
     sessions = catalogue.open_sessions(_programme(), _now())
     language = languages.from_accept_language(app.current_event.headers.get("accept-language"))
-    page = pages.registration_page(_template(), sessions, intake.CONSENT_TEXT_VERSION, language)
+    page = pages.registration_page(
+        _template(), sessions, intake.CONSENT_TEXT_VERSION, language, _organiser()
+    )
     metrics.add_metric(name="RegistrationPageViews", unit=MetricUnit.Count, value=1)
     return html_response(200, page)
 
@@ -172,6 +174,20 @@ def _template() -> str:
     fills in a detected zone only if it is one of them)."""
     options = "".join(f'<option value="{escape(z)}">' for z in zones.accepted())
     return PAGE.read_text(encoding="utf-8").replace(ZONES_SLOT, options)
+
+
+def _organiser() -> pages.Organiser:
+    """The privacy notice, contact address and programme feed the page links (settings
+    ``privacy_url``, ``contact_email`` (else the sender address), ``public_base_url``)."""
+    settings = get_settings()
+    feed = f"{settings.public_base_url.rstrip('/')}/sessions.ics"
+    scheme, _, rest = feed.partition("://")
+    return pages.Organiser(
+        privacy_url=settings.privacy_url,
+        contact_email=settings.contact_email or settings.sender_email,
+        feed_https=feed,
+        feed_webcal=f"webcal://{rest}" if scheme in ("http", "https") else feed,
+    )
 
 
 def _wants_html() -> bool:

@@ -62,6 +62,9 @@ class Dependencies:
     """Years attendance and certificates are kept after a session (``kbs:recordRetentionYears``)."""
     feedback_url: str = ""
     """The follow-up's feedback form (``-c kbs:feedbackUrl=...``); empty: a reply by email."""
+    presentation: Mapping[str, str] = field(default_factory=dict)
+    """How the series presents itself: ``KBS_SERIES_NAME``, ``KBS_LOGO_URL``,
+    ``KBS_PRIVACY_URL``, ``KBS_CONTACT_EMAIL`` (``-c kbs:seriesName=...`` and so on)."""
     cap_per_address_per_day: str = str(CAP_PER_ADDRESS_PER_DAY)
     """Submissions one address may receive email for in a UTC day (``kbs:capPerAddressPerDay``)."""
     cap_per_client_per_hour: str = str(CAP_PER_CLIENT_PER_HOUR)
@@ -87,6 +90,7 @@ class Dependencies:
             "KBS_FEEDBACK_URL": self.feedback_url,
             "KBS_CAP_PER_ADDRESS_PER_DAY": self.cap_per_address_per_day,
             "KBS_CAP_PER_CLIENT_PER_HOUR": self.cap_per_client_per_hour,
+            **self.presentation,
             "POWERTOOLS_SERVICE_NAME": SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",

@@ -1,14 +1,13 @@
 """The footer lines of every registrant email: unsubscribe, "My record" and "your data".
 
-Each is appended to the text part and before ``</body>`` of the HTML part
+Each is appended to the text part and at the end of the HTML part's footer
 (``shared/mail/templates/footer.*``), in the email's language where translated.
 """
 
 from __future__ import annotations
 
 from shared.i18n.catalogs import N_, catalog
-from shared.mail.blocks import EmailContent
-from shared.mail.templates import SERIES
+from shared.mail.blocks import FOOTER_SLOT, SERIES, EmailContent
 from shared.platform.rendering import render
 
 _HERE = "shared.mail"
@@ -48,9 +47,10 @@ def with_record_link(content: EmailContent, url: str) -> EmailContent:
 def _with_footer(
     content: EmailContent, label: str, url: str, *, link: str, rule: bool
 ) -> EmailContent:
-    """``label`` and ``url`` appended to the text part, and before ``</body>`` of the HTML part
-    (after a rule if ``rule``: the first footer line)."""
+    """``label`` and ``url`` appended to the text part, and at the end of the HTML part's
+    footer (after a rule if ``rule``: the first footer line)."""
     footer = {"label": label, "url": url, "link": link, "rule": rule}
-    page = content.html.replace("</body>", render(_HERE, "footer.html", **footer) + "</body>", 1)
+    slot = FOOTER_SLOT if FOOTER_SLOT in content.html else "</body>"  # a layout of our own
+    page = content.html.replace(slot, render(_HERE, "footer.html", **footer) + slot, 1)
     text = content.text + render(_HERE, "footer.txt", **footer)
     return EmailContent(content.subject, text, page, content.language)

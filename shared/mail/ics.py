@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from shared.programme.models import Session
+from shared.programme.models import Session, SessionStatus
 from shared.registrations.models import normalise_email
 from shared.web.links import email_hash
 
@@ -57,8 +57,40 @@ def invitation(
     carries the join link (URL and LOCATION); a CANCEL does
     not.
     """
-    join_url = str(session.join_url)
-    properties: list[tuple[str, str]] = [
+    event = personal_event(
+        session,
+        attendee_email=attendee_email,
+        attendee_name=attendee_name,
+        organizer_email=organizer_email,
+        organizer_name=organizer_name,
+        stamp=stamp,
+        description=description,
+        summary=summary,
+        cancelled=method == "CANCEL",
+    )
+    return calendar([event], method=method)
+
+
+Event = list[tuple[str, str]]
+"""A VEVENT's properties, (name with parameters, value), in order."""
+
+
+def personal_event(
+    session: Session,
+    *,
+    attendee_email: str,
+    attendee_name: str,
+    organizer_email: str,
+    organizer_name: str,
+    stamp: datetime,
+    description: str = "",
+    summary: str | None = None,
+    cancelled: bool = False,
+) -> Event:
+    """One registrant's event of ``session`` (UID :func:`uid`): the invitation's, and the
+    personal feed's; ``summary`` defaults to the session's title. A cancelled one says
+    STATUS:CANCELLED and carries no join link."""
+    properties: Event = [
         ("UID", uid(session.session_id, attendee_email)),
         ("SEQUENCE", str(sequence_at(stamp))),
         ("DTSTAMP", _utc(stamp)),
@@ -71,22 +103,45 @@ def invitation(
             "ATTENDEE;CN=" + _param(attendee_name) + ";ROLE=REQ-PARTICIPANT;RSVP=FALSE",
             f"mailto:{normalise_email(attendee_email)}",
         ),
-        ("STATUS", "CONFIRMED" if method == "REQUEST" else "CANCELLED"),
+        ("STATUS", "CANCELLED" if cancelled else "CONFIRMED"),
         ("TRANSP", "OPAQUE"),
     ]
-    if method == "REQUEST":
+    if not cancelled:
+        join_url = str(session.join_url)
         properties += [("URL", join_url), ("LOCATION", escape_text(join_url))]
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{PRODID}",
-        "CALSCALE:GREGORIAN",
-        f"METHOD:{method}",
-        "BEGIN:VEVENT",
-        *(f"{name}:{value}" for name, value in properties),
-        "END:VEVENT",
-        "END:VCALENDAR",
+    return properties
+
+
+def public_event(session: Session, *, stamp: datetime, page_url: str) -> Event:
+    """A session of the public programme (UID ``{session_id}@kbs``): no join link, no
+    attendee; ``page_url`` is where to register. Cancelled sessions say STATUS:CANCELLED."""
+    cancelled = session.status is SessionStatus.CANCELLED
+    return [
+        ("UID", f"{session.session_id}@{UID_DOMAIN}"),
+        ("SEQUENCE", str(session.sequence)),
+        ("DTSTAMP", _utc(stamp)),
+        ("DTSTART", _utc(session.start)),
+        ("DTEND", _utc(session.end)),
+        ("SUMMARY", escape_text(session.title)),
+        ("DESCRIPTION", escape_text(session.description)),
+        ("STATUS", "CANCELLED" if cancelled else "CONFIRMED"),
+        ("TRANSP", "TRANSPARENT"),
+        ("URL", page_url),
     ]
+
+
+def calendar(events: list[Event], *, method: Method | None = None, name: str = "") -> str:
+    """A VCALENDAR of ``events``, CRLF line endings, folded at 75 octets: an iTIP message with
+    ``method``, else a feed (no METHOD; ``name`` as its X-WR-CALNAME)."""
+    head = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN"]
+    if method:
+        head.append(f"METHOD:{method}")
+    if name:
+        head.append(f"X-WR-CALNAME:{escape_text(name)}")
+    lines = list(head)
+    for event in events:
+        lines += ["BEGIN:VEVENT", *(f"{n}:{v}" for n, v in event), "END:VEVENT"]
+    lines.append("END:VCALENDAR")
     return "".join(fold(line) + "\r\n" for line in lines)
 
 

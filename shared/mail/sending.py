@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -37,7 +37,7 @@ from botocore.exceptions import ClientError
 
 from shared.mail import headers, suppression
 from shared.mail.footers import with_privacy_link, with_record_link, with_unsubscribe
-from shared.mail.templates import SERIES, EmailContent
+from shared.mail.templates import SERIES, Brand, EmailContent, with_brand
 from shared.platform import keys
 from shared.platform.clients import client, table
 from shared.platform.observability import logger
@@ -79,8 +79,14 @@ def build_message(
     unsubscribe_url: str | None = None,
     privacy_url: str | None = None,
     record_url: str | None = None,
+    calendars: Sequence[tuple[str, str]] = (),
+    brand: Brand | None = None,
 ) -> EmailMessage:
     """multipart/mixed > (multipart/alternative > text, html) + text/calendar ``invite.ics``.
+
+    ``calendars``: more invitations, (file name, VCALENDAR) each, attached one per part after
+    ``calendar`` (one event each: see the README on calendar clients). ``brand``: the series'
+    name and logo atop the HTML part (default: the series' name).
 
     Headers carrying outside text (the display name, the subject) are encoded here
     (:mod:`shared.mail.headers`), never parsed back, so user input cannot add headers or
@@ -111,6 +117,7 @@ def build_message(
         content = with_record_link(content, record_url)
     if privacy_url:  # the registrant's "your data" link (shared.privacy.rights), last in the footer
         content = with_privacy_link(content, privacy_url)
+    content = with_brand(content, brand or Brand())
     message.set_content(content.text)
     message.add_alternative(content.html, subtype="html")
     if calendar is not None:
@@ -119,6 +126,14 @@ def build_message(
             subtype="calendar",
             cte="base64",
             filename=CALENDAR_FILENAME,
+            params={"method": calendar_method},
+        )
+    for filename, body in calendars:
+        message.add_attachment(
+            body,
+            subtype="calendar",
+            cte="base64",
+            filename=filename,
             params={"method": calendar_method},
         )
     headers.verify(

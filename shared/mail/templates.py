@@ -1,93 +1,123 @@
 """Email bodies (plain text and HTML) for registrants.
 
-Each email is a list of blocks (paragraphs, links, the session set apart), written once here and
-laid out by two templates in ``shared/mail/templates/``: ``email.txt`` for the text part and
-``email.html`` for the HTML part, where Jinja2 escapes every value (names, titles, links).
-Times are shown in the registrant's time zone when they gave one, else the session's, and
-always name the zone (:func:`shared.i18n.times.session_time_label`). Every registrant email is
-written in the registration's ``language`` (:mod:`shared.i18n`): the English messages here are
-the gettext msgids, translated in ``shared/i18n/locale``; a session's title and description
-follow the language when the programme gives them in it.
+Each email is a list of blocks (paragraphs, buttons, the session set apart: :mod:`shared.mail.
+blocks`) written once here, in the registrant's language and time zone (:mod:`shared.mail.
+registrant`): the English messages are gettext msgids, translated in ``shared/i18n/locale``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from gettext import NullTranslations
-from zoneinfo import ZoneInfo
+from collections.abc import Sequence
+from datetime import datetime
 
 from shared.i18n.catalogs import catalog
-from shared.i18n.languages import resolve
-from shared.i18n.times import session_time_label, zone_from_name
-from shared.mail.blocks import Block, EmailContent, Link, Material, SessionBlock
-from shared.platform.rendering import render
+from shared.mail.blocks import (
+    SERIES,
+    Block,
+    Brand,
+    EmailContent,
+    Feed,
+    Link,
+    Material,
+    Say,
+    SessionBlock,
+    add_to_calendar,
+    brand_of,
+    cancel_link,
+    feed_block,
+    render_blocks,
+    with_brand,
+)
+from shared.mail.registrant import render as _render
+from shared.mail.registrant import session_block as _session
+from shared.mail.registrant import session_time, speaker
+from shared.mail.registrant import title as _title
 from shared.programme.models import Session
 from shared.registrations.models import Registration
 
-__all__ = ["Block", "EmailContent", "Link", "Material", "SessionBlock"]
-_HERE = "shared.mail"  # the package whose templates/ folder holds the layouts
-SERIES = "Knowledge Building Series"
+__all__ = [
+    "SERIES",
+    "Brand",
+    "EmailContent",
+    "Feed",
+    "Material",
+    "brand_of",
+    "session_time",
+    "with_brand",
+]
 
 
-def session_time(session: Session, timezone: str | None = None, language: str | None = None) -> str:
-    """E.g. "Tuesday 1 December 2026, 10:00\u201311:30 CET (Europe/Brussels)" (an en dash), in
-    ``timezone`` when it is a known zone, else the session's (:mod:`shared.i18n.times`)."""
-    zone = zone_from_name(timezone) or ZoneInfo(session.timezone)
-    return session_time_label(session.start, session.end, zone, language)
-
-
-def confirmation(registration: Registration, session: Session, cancel_url: str) -> EmailContent:
-    """Place confirmed: the join link, the reference and the cancellation link."""
-    _ = _speaker(registration)
+def confirmation(
+    registration: Registration,
+    session: Session,
+    cancel_url: str,
+    *,
+    promoted: bool = False,
+    feed: Feed | None = None,
+) -> EmailContent:
+    """Place confirmed (``promoted``: a place opened up for someone on the waiting list): the
+    join link, the reference, the add-to-calendar links, the feed and the cancellation link."""
+    _ = speaker(registration)
+    title = _title(registration, session)
+    if promoted:
+        subject = _("A place opened up: %(title)s", title=title)
+        opening = _(
+            "Good news: a place opened up, and it is yours. Your place is now confirmed for the "
+            "following session of the %(series)s:"
+        )
+    else:
+        subject = _("Registration confirmed: %(title)s", title=title)
+        opening = _(
+            "Thank you for registering. Your place is confirmed for the following session "
+            "of the %(series)s:"
+        )
     return _render(
         registration,
-        subject=_("Registration confirmed: %(title)s", title=_title(registration, session)),
+        subject=subject,
         blocks=[
-            _(
-                "Thank you for registering. Your place is confirmed for the following session "
-                "of the %(series)s:"
-            ),
+            opening,
             _session(registration, session),
-            Link(_("Join the session:"), str(session.join_url)),
+            _join(session, _),
             _("This link is for registered participants only; please do not forward it."),
             _(
                 "Your registration reference is %(reference)s. "
                 "A calendar invitation is attached to this email."
             ),
+            add_to_calendar(session, title, calendar_description(registration, session), _),
+            *feed_block(feed, _),
             _(
                 "We will send you a reminder before the session, and the slides and guidance "
                 "notes afterwards."
             ),
-            Link(
-                _(
-                    "If you can no longer attend, please cancel your registration so that your "
-                    "place can be offered to someone on the waiting list:"
-                ),
-                cancel_url,
-            ),
+            cancel_link(cancel_url, _),
         ],
     )
 
 
-def waitlist(registration: Registration, session: Session, cancel_url: str) -> EmailContent:
-    """Session full: on the waiting list, no join link yet."""
-    _ = _speaker(registration)
+def waitlist(
+    registration: Registration, session: Session, cancel_url: str, *, position: int | None = None
+) -> EmailContent:
+    """Session full: on the waiting list (at ``position``, 1 first, when known), no join link
+    yet."""
+    _ = speaker(registration)
     return _render(
         registration,
         subject=_("Waiting list: %(title)s", title=_title(registration, session)),
         blocks=[
             _("Thank you for registering for the following session of the %(series)s:"),
             _session(registration, session),
+            _("The session is fully booked, so you have been placed on the waiting list."),
+            *(
+                [_("You are number %(position)s on the list.", position=str(position))]
+                if position
+                else []
+            ),
             _(
-                "The session is fully booked, so you have been placed on the waiting list. "
                 "If a place becomes available, we will email you a confirmation with the join "
                 "link and a calendar invitation."
             ),
             _("Your registration reference is %(reference)s."),
-            Link(
-                _("If you no longer wish to attend, you can leave the waiting list here:"),
-                cancel_url,
-            ),
+            cancel_link(cancel_url, _, waiting=True),
         ],
     )
 
@@ -112,10 +142,17 @@ def calendar_description(registration: Registration, session: Session) -> str:
 
 
 def reminder(
-    registration: Registration, session: Session, *, soon: bool, materials: Sequence[Material]
+    registration: Registration,
+    session: Session,
+    *,
+    soon: bool,
+    materials: Sequence[Material],
+    cancel_url: str = "",
+    feed: Feed | None = None,
 ) -> EmailContent:
-    """The T-24h (``soon=False``) or T-1h reminder: time, join link, materials so far."""
-    _ = _speaker(registration)
+    """The T-24h (``soon=False``) or T-1h reminder: time, join link, materials so far, the
+    cancel link (``cancel_url``) and the feed."""
+    _ = speaker(registration)
     title = _title(registration, session)
     if soon:
         subject = _("Starting soon: %(title)s", title=title)
@@ -135,24 +172,26 @@ def reminder(
         blocks=[
             opening,
             _session(registration, session),
-            Link(_("Join the session:"), str(session.join_url)),
+            _join(session, _),
             _("This link is for registered participants only; please do not forward it."),
-            *_materials(materials, _("Materials already available for this session:")),
+            *_materials(materials, _("Materials already available for this session:"), _),
             _("The calendar invitation is attached again, with the current details."),
+            *feed_block(feed, _),
+            *([cancel_link(cancel_url, _)] if cancel_url else []),
         ],
     )
 
 
 def live(registration: Registration, session: Session) -> EmailContent:
     """The session has started: the join link."""
-    _ = _speaker(registration)
+    _ = speaker(registration)
     return _render(
         registration,
         subject=_("We are live: %(title)s", title=_title(registration, session)),
         blocks=[
             _("The following session of the %(series)s has just started:"),
             _session(registration, session),
-            Link(_("Join now:"), str(session.join_url)),
+            Link(_("Join now:"), str(session.join_url), _("Join now")),
             _("This link is for registered participants only; please do not forward it."),
         ],
     )
@@ -166,7 +205,7 @@ def follow_up(
     feedback_url: str,
 ) -> EmailContent:
     """After the session: the materials so far and a feedback link."""
-    _ = _speaker(registration)
+    _ = speaker(registration)
     return _render(
         registration,
         subject=_("Thank you: %(title)s", title=_title(registration, session)),
@@ -174,10 +213,14 @@ def follow_up(
             _("Thank you for registering for the following session of the %(series)s:"),
             _session(registration, session),
             *(
-                _materials(materials, _("The materials of the session:"))
+                _materials(materials, _("The materials of the session:"), _)
                 or [_("We will send you the slides and guidance notes as soon as they are ready.")]
             ),
-            Link(_("Please tell us what you thought of the session:"), feedback_url),
+            Link(
+                _("Please tell us what you thought of the session:"),
+                feedback_url,
+                _("Give feedback"),
+            ),
         ],
     )
 
@@ -186,11 +229,19 @@ CHANGE_SEPARATOR = ", "
 """Between the changes of an update (``shared.programme.imports`` joins its change names so)."""
 
 
-def rescheduled(registration: Registration, session: Session, changes: str = "") -> EmailContent:
+def rescheduled(
+    registration: Registration,
+    session: Session,
+    changes: str = "",
+    *,
+    previous_start: datetime | None = None,
+    feed: Feed | None = None,
+) -> EmailContent:
     """The session moved (or, with ``changes``, e.g. "new join link", its details changed):
-    its time and join link; the attached invitation replaces the earlier one. Each change name
-    is translated (:data:`shared.programme.imports.CHANGE_NAMES`)."""
-    _ = _speaker(registration)
+    its time (and the old one, from ``previous_start``) and join link; the attached invitation
+    replaces the earlier one. Each change name is translated
+    (:data:`shared.programme.imports.CHANGE_NAMES`)."""
+    _ = speaker(registration)
     title = _title(registration, session)
     if changes:
         subject = _("Updated: %(title)s", title=title)
@@ -206,17 +257,25 @@ def rescheduled(registration: Registration, session: Session, changes: str = "")
             "The following session of the %(series)s, for which you are registered, has been "
             "rescheduled. The new time is:"
         )
+    was = ""
+    if previous_start is not None and previous_start != session.start:
+        earlier = session.model_copy(update={"start": previous_start})
+        was = _(
+            "Previously: %(when)s",
+            when=session_time(earlier, registration.timezone, registration.language),
+        )
     return _render(
         registration,
         subject=subject,
         blocks=[
             opening,
-            _session(registration, session),
-            Link(_("Join the session:"), str(session.join_url)),
+            _session(registration, session, was),
+            _join(session, _),
             _(
                 "Your registration stands. The attached calendar invitation replaces the earlier "
                 "one; we will send reminders before the new time."
             ),
+            *feed_block(feed, _),
         ],
     )
 
@@ -225,7 +284,7 @@ def cancelled(
     registration: Registration, session: Session, *, reason: str, calendar: bool
 ) -> EmailContent:
     """The session is cancelled (``calendar``: an attachment removes it from the calendar)."""
-    _ = _speaker(registration)
+    _ = speaker(registration)
     return _render(
         registration,
         subject=_("Cancelled: %(title)s", title=_title(registration, session)),
@@ -248,7 +307,7 @@ def place_cancelled(
 ) -> EmailContent:
     """One's own place (or waitlist entry) ended: by their link, an erasure, or the organisers
     (``reason``); ``calendar``: the attached CANCEL removes the event and its join link."""
-    _ = _speaker(registration)
+    _ = speaker(registration)
     return _render(
         registration,
         subject=_("Registration cancelled: %(title)s", title=_title(registration, session)),
@@ -276,14 +335,14 @@ def materials_available(
     registration: Registration, session: Session, *, materials: Sequence[Material]
 ) -> EmailContent:
     """New materials after the session: every current file, each with the registrant's link."""
-    _ = _speaker(registration)
+    _ = speaker(registration)
     return _render(
         registration,
         subject=_("Materials available: %(title)s", title=_title(registration, session)),
         blocks=[
             _("New materials are available for the following session of the %(series)s:"),
             _session(registration, session),
-            *_materials(materials, _("The materials of the session:")),
+            *_materials(materials, _("The materials of the session:"), _),
             _(
                 "These links are personal: please do not forward them. Colleagues can register "
                 "for the next sessions of the series."
@@ -303,7 +362,7 @@ def organiser_message(
         subject,
         [
             f"A message from the organisers of the {SERIES} about your session:",
-            SessionBlock(session.title, session_time(session, registration.timezone)),
+            _session(registration, session),
             *(p for p in paragraphs if p),
         ],
     )
@@ -312,7 +371,7 @@ def organiser_message(
 def material_rejected(key: str, reason: str, quarantine_key: str) -> EmailContent:
     """To the organisers (in English): an upload was not accepted, why, and where it was
     moved."""
-    return _layout(
+    return render_blocks(
         subject=f"Upload rejected: {key.rpartition('/')[2] or key}",
         greeting="Dear organisers,",
         blocks=[
@@ -332,7 +391,7 @@ def certificate_issued(
 ) -> EmailContent:
     """A certificate of attendance: the session, its CPD hours, the holder's download link and
     the public verification URL (:mod:`shared.certificates.issuing`). In English for now."""
-    return _layout(
+    return render_blocks(
         f"Your certificate of attendance: {title}",
         f"Dear {name},",
         translations=catalog(None),
@@ -341,70 +400,17 @@ def certificate_issued(
             f"Thank you for attending the following session of the {SERIES}:",
             SessionBlock(title, when),
             f"Your certificate of attendance states {cpd_hours} CPD hours.",
-            Link("Download your certificate (PDF):", download_url),
-            Link("Anyone can check that it is genuine at:", verify_url),
+            Link("Download your certificate (PDF):", download_url, "Download the certificate"),
+            Link("Anyone can check that it is genuine at:", verify_url, "Verify the certificate"),
         ],
     )
 
 
-def _materials(materials: Sequence[Material], heading: str) -> list[Block]:
+def _materials(materials: Sequence[Material], heading: str, _: Say) -> list[Block]:
     if not materials:
         return []
-    return [heading, *(Link(f"{m.title}:", m.url) for m in materials)]
+    return [heading, *(Link(f"{m.title}:", m.url, _("Download")) for m in materials)]
 
 
-def _speaker(registration: Registration) -> Callable[..., str]:
-    """``_(message, **values)``: ``message`` in the registrant's language, its ``%(series)s``,
-    ``%(reference)s`` and ``values`` filled in."""
-    gettext = catalog(registration.language).gettext
-    words = {"series": SERIES, "reference": registration.reference}
-
-    def say(message: str, **values: str) -> str:
-        return gettext(message) % (words | values)
-
-    return say
-
-
-def _title(registration: Registration, session: Session) -> str:
-    return session.title_in(registration.language)
-
-
-def _session(registration: Registration, session: Session) -> SessionBlock:
-    when = session_time(session, registration.timezone, registration.language)
-    return SessionBlock(session.title_in(registration.language), when)
-
-
-def _render(registration: Registration, subject: str, blocks: list[Block]) -> EmailContent:
-    translations = catalog(registration.language)
-    greeting = translations.gettext("Dear %(name)s,") % {"name": registration.full_name}
-    language = resolve(registration.language)
-    return _layout(subject, greeting, blocks, translations=translations, language=language)
-
-
-def _layout(
-    subject: str,
-    greeting: str,
-    blocks: list[Block],
-    *,
-    translations: NullTranslations,
-    language: str,
-) -> EmailContent:
-    _ = translations.gettext
-    signature = (
-        _("Kind regards,"),
-        _("The %(series)s team") % {"series": SERIES},
-        "Electronics Watch",
-    )
-    context = {
-        "subject": subject,
-        "greeting": greeting,
-        "blocks": blocks,
-        "signature": signature,
-        "language": language,
-    }
-    return EmailContent(
-        subject=subject,
-        text=render(_HERE, "email.txt", **context),
-        html=render(_HERE, "email.html", **context),
-        language=language,
-    )
+def _join(session: Session, _: Say) -> Link:
+    return Link(_("Join the session:"), str(session.join_url), _("Join the session"))

@@ -384,6 +384,7 @@ def rejection_message(item: Mapping[str, Any], settings: Settings) -> EmailMessa
         content=content,
         date=datetime.fromisoformat(item["uploaded_at"]),
         kind="material-rejected",
+        brand=templates.brand_of(settings),
     )
 
 

@@ -41,6 +41,7 @@ def fan_out(
     moment: datetime,
     reason: str = "",
     notice_version: str | None = None,
+    previous_start: datetime | None = None,
 ) -> FanOut:
     """Enqueue notice ``kind`` of ``session`` for every registrant it addresses at ``moment``
     (``notice_version``: what it is about, if not the session's time or change)."""
@@ -56,6 +57,7 @@ def fan_out(
             version=notice_version or version(kind, session),
             moment=moment,
             reason=reason,
+            previous_start=previous_start,
             recipients=recipients[start : start + MAX_RECIPIENTS],
         )
         for start in range(0, len(recipients), MAX_RECIPIENTS)

@@ -117,6 +117,8 @@ class EmailBatch(BaseModel):
     moment: AwareDatetime
     """Registrations made after this moment are left out: their confirmation covered it."""
     reason: Annotated[str, Field(max_length=500)] = ""
+    previous_start: AwareDatetime | None = None
+    """An update that moved the session: where it was (the email shows old and new time)."""
     recipients: Annotated[list[str], Field(min_length=1, max_length=MAX_RECIPIENTS)]
     """Canonical addresses (registration keys); never logged."""
 

@@ -39,6 +39,7 @@ from shared.platform.settings import Settings
 from shared.privacy import data_link
 from shared.programme.models import Session
 from shared.programme.repository import SessionNotFoundError, get_session
+from shared.registrations import notification
 from shared.registrations.models import Registration, RegistrationStatus
 from shared.registrations.store import registration_from_item
 
@@ -183,6 +184,7 @@ def render(
         record_url=record_link.link_for(registration, session, settings=settings),
         privacy_url=data_link.link_for(registration, session, settings=settings),
         unsubscribe_url=unsubscribe.link_for(registration, session, settings=settings),
+        brand=templates.brand_of(settings),
     )
 
 
@@ -198,7 +200,14 @@ def _content(
     kind = batch.kind
     if kind in (NoticeKind.REMINDER_24H, NoticeKind.REMINDER_1H):
         soon = kind is NoticeKind.REMINDER_1H
-        return templates.reminder(registration, session, soon=soon, materials=files)
+        return templates.reminder(
+            registration,
+            session,
+            soon=soon,
+            materials=files,
+            cancel_url=notification.cancel_link(registration, session, settings),
+            feed=notification.feed_for(registration, session, settings),
+        )
     if kind is NoticeKind.LIVE:
         return templates.live(registration, session)
     if kind is NoticeKind.FOLLOW_UP:
@@ -206,7 +215,13 @@ def _content(
             registration, session, materials=files, feedback_url=feedback_url(session, settings)
         )
     if kind is NoticeKind.UPDATE:
-        return templates.rescheduled(registration, session, batch.reason)
+        return templates.rescheduled(
+            registration,
+            session,
+            batch.reason,
+            previous_start=batch.previous_start,
+            feed=notification.feed_for(registration, session, settings),
+        )
     if kind is NoticeKind.MATERIALS:
         return templates.materials_available(registration, session, materials=files)
     return templates.cancelled(registration, session, reason=batch.reason, calendar=calendar)

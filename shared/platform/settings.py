@@ -44,6 +44,14 @@ class Settings(BaseModel):
     # The follow-up's feedback form (the session id is added as ``?session=``); empty: a reply
     # to the series address.
     feedback_url: str = ""
+    # How the emails and the page present the series (``kbs:seriesName``, ``kbs:logoUrl``: an
+    # https image shown atop each email's HTML part; empty: the name alone).
+    series_name: str = "Knowledge Building Series"
+    logo_url: str = ""
+    # The organisers' privacy notice and contact address, linked from the registration page
+    # (``kbs:privacyUrl``, ``kbs:contactEmail``; empty: the contact is the sender address).
+    privacy_url: str = ""
+    contact_email: str = ""
     # Personal data is kept this many days after its session ends (DynamoDB TTL ``expiration``).
     retention_days: int = Field(default=365, ge=1)
     # Attendance (and certificates) are proof of professional development: kept this many years

@@ -42,6 +42,7 @@ CONTENT_FIELDS = (
     "description",
     "title_i18n",
     "description_i18n",
+    "speakers",
     "start",
     "timezone",
     "duration_minutes",
@@ -119,6 +120,8 @@ def parse_entries(document: Any, now: datetime) -> list[ProgrammeEntry]:
 def _imported_form(session: Session, entry: dict[str, Any]) -> dict[str, Any]:
     data = session.model_dump(mode="json")
     form = {field: data[field] for field in CONTENT_FIELDS}
+    if not form["speakers"]:  # as imported forms stored before speakers existed say
+        del form["speakers"]
     if "start" not in entry:
         form["start"] = {field: entry[field] for field in RELATIVE_FIELDS}
     return form
@@ -199,6 +202,7 @@ def public_session(availability: SessionAvailability) -> dict[str, Any]:
         "kind": session.kind.value,
         "category": session.category,
         "description": session.description,
+        "speakers": list(session.speakers),
         "start": session.start.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "timezone": session.timezone,
         "duration_minutes": session.duration_minutes,

@@ -125,7 +125,9 @@ def _plan(table_name: str, entry: ProgrammeEntry, now: datetime) -> Planned:
     if "start" in changed and isinstance(form["start"], dict):
         changed.remove("start")  # relative dates are resolved only when a session is created
         note = "(start_in_days/local_time apply to new sessions only: give an absolute start)"
-    kept = [f for f in CONTENT_FIELDS if f not in changed and _differs(now_form[f], last.get(f))]
+    kept = [
+        f for f in CONTENT_FIELDS if f not in changed and _differs(now_form.get(f), last.get(f))
+    ]
     kept = [f for f in kept if not (f == "start" and isinstance(last.get("start"), dict))]
     if current.status is not SessionStatus.OPEN:
         kept.append(f"status {current.status.value}")
@@ -204,7 +206,7 @@ def _scheduled(session: Session, now: datetime) -> OutgoingEvent:
 
 def _form_of(session: Session) -> dict[str, Any]:
     data = session.model_dump(mode="json")
-    return {f: data[f] for f in CONTENT_FIELDS}
+    return {f: data[f] for f in CONTENT_FIELDS if data[f] or f != "speakers"}
 
 
 def _differs(given: Any, before: Any) -> bool:

@@ -109,6 +109,10 @@ class SessionChange(BaseModel):
     sequence: int
     start: AwareDatetime
     reason: str = ""
+    previous_start: AwareDatetime | None = None  # a reschedule's old start: notices show both
+
+
+Cause = SessionChange | None  # the session event a notice tells of, if any
 
 
 class ChangeRefusedError(ValueError):
@@ -244,7 +248,7 @@ def handle_change(
             return f"not applicable: session {session.status.value}"
         if kind is NoticeKind.UPDATE:  # personal data is kept from the new end on
             retention.follow_session(table_name, session, settings.retention_days)
-    result = notify(kind, session, moment=now, settings=settings, reason=change.reason)
+    result = notify(kind, session, moment=now, settings=settings, cause=change)
     return "notified" if result is not None else "nothing to do: notified already"
 
 
@@ -273,10 +277,11 @@ def session_event(
 
 
 def notify(
-    kind: NoticeKind, session: Session, *, moment: datetime, settings: Settings, reason: str = ""
+    kind: NoticeKind, session: Session, *, moment: datetime, settings: Settings, cause: Cause = None
 ) -> dict[str, Any] | None:
     """Fan the notice out once (claimed on the session); its counts, or ``None`` if it was
-    done already, is being done, or no longer applies."""
+    done already, is being done, or no longer applies. ``cause``: the session event it tells
+    of (its reason, and a reschedule's old start)."""
 
     def work() -> dict[str, Any]:
         # Loaded when a notice is due, not on every tick (the session clock's cold start).
@@ -288,7 +293,8 @@ def notify(
             kind,
             session,
             moment=moment,
-            reason=reason,
+            reason=cause.reason if cause else "",
+            previous_start=cause.previous_start if cause else None,
         )
         return {"recipients": result.recipients, "batches": result.batches}
 
@@ -351,7 +357,9 @@ def reschedule(
     if start != current.start:
         updated = _changed(current, start=start)
         repository.replace_session(table_name, updated, expected_sequence=current.sequence)
-    publish([session_event(SESSION_UPDATED, updated, time=now)], bus_name)
+    event = session_event(SESSION_UPDATED, updated, time=now)
+    event.data["previous_start"] = current.start.isoformat()  # the notice shows old and new
+    publish([event], bus_name)
     return updated
 
 

@@ -74,6 +74,10 @@ class Session(BaseModel):
         dict[str, Annotated[str, Field(max_length=2000)]] | None, AfterValidator(_per_language)
     ] = None
     """The description in other languages (a language left out: ``description``)."""
+    speakers: tuple[Annotated[str, Field(min_length=2, max_length=120)], ...] = Field(
+        default=(), max_length=20
+    )
+    """Who presents, as the page lists them (names, optionally "Name, Organisation")."""
     status: SessionStatus = SessionStatus.OPEN
     sequence: int = 0
     """iCalendar SEQUENCE: bumped on every reschedule or cancellation."""

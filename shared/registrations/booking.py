@@ -33,7 +33,7 @@ from shared.registrations.models import (
     RegistrationStatus,
     RegistrationSubmission,
 )
-from shared.registrations.notification import notify, resend
+from shared.registrations.notification import resend
 from shared.registrations.store import (
     CONDITION_FAILED,
     CONFLICT,
@@ -45,6 +45,7 @@ from shared.registrations.store import (
     registration_record,
     waitlist_item,
 )
+from shared.registrations.submission_email import notify_submission
 
 MAX_ATTEMPTS = 8
 MAX_ROUNDS = 256
@@ -93,7 +94,8 @@ def process_submission(
     settings: Settings,
     correlation_id: str | None = None,
 ) -> list[BookingOutcome]:
-    """Book every session of a submission, email the registrant and announce each booking.
+    """Book every session of a submission, email the registrant once (every place in one
+    email: :mod:`shared.registrations.submission_email`) and announce each booking.
 
     A repeat submission (a new reference) for a place the address holds books nothing and
     sends that place's status email again, same reference, at most once an hour
@@ -113,6 +115,7 @@ def process_submission(
     # A new request lifts the address's unsubscribe (never a bounce or complaint): before the
     # confirmation, which the check in ``sending.send_once`` would otherwise skip.
     suppression.renewed(settings.table_name, submission.email, submission.submitted_at)
+    booked: list[tuple[Registration, Session]] = []
     for outcome in outcomes:
         logger.info(
             "Booking outcome",
@@ -135,14 +138,16 @@ def process_submission(
             )
         elif outcome.needs_notification:
             assert outcome.registration is not None and outcome.session is not None
-            notify(
-                outcome.registration,
-                outcome.session,
-                now=now,
-                settings=settings,
-                correlation_id=correlation_id,
-                changed_at=submission.submitted_at,
-            )
+            booked.append((outcome.registration, outcome.session))
+    # One email for every place of the submission, sent once under its reference.
+    notify_submission(
+        submission.reference,
+        booked,
+        now=now,
+        changed_at=submission.submitted_at,
+        settings=settings,
+        correlation_id=correlation_id,
+    )
     return outcomes
 
 

@@ -21,8 +21,9 @@ from shared.programme.models import Session
 from shared.registrations.models import (
     Registration,
     RegistrationStatus,
+    normalise_email,
 )
-from shared.registrations.store import mark_notified
+from shared.registrations.store import mark_notified, waitlist
 from shared.web import links
 
 LINK_VALIDITY_AFTER_END = timedelta(days=30)
@@ -48,8 +49,11 @@ def notify(
     settings: Settings,
     correlation_id: str | None,
     changed_at: datetime | None = None,
+    promoted: bool = False,
 ) -> None:
     """Email the registrant their current status (once), announce it, then mark it notified.
+
+    ``promoted``: the place came from the waiting list (the email says a place opened up).
 
     ``changed_at``: when the place was asked for (the submission's request time; default
     ``now``), the time its calendar invitation tells of (:func:`shared.mail.ics.sequence_at`).
@@ -57,7 +61,7 @@ def notify(
     :mod:`shared.registrations.cancellation`): its send key differs from the waitlist email's.
     """
     message = status_message(
-        registration, session, now=now, settings=settings, changed_at=changed_at
+        registration, session, now=now, settings=settings, changed_at=changed_at, promoted=promoted
     )
     sending.send_once(
         settings.table_name,
@@ -65,6 +69,19 @@ def notify(
         message,
         configuration_set=settings.configuration_set,
     )
+    announce(registration, session, now=now, settings=settings, correlation_id=correlation_id)
+
+
+def announce(
+    registration: Registration,
+    session: Session,
+    *,
+    now: datetime,
+    settings: Settings,
+    correlation_id: str | None,
+) -> None:
+    """Publish "Registration Confirmed" (or "Waitlisted"), keyed by :func:`send_key`, then
+    mark the registration notified (``notified_at``): after its email went out."""
     event = OutgoingEvent(
         source=SOURCE_REGISTRATIONS,
         detail_type=(
@@ -99,7 +116,14 @@ def resend(
     return sending.send_once(
         settings.table_name,
         resend_key(registration, asked_at),
-        status_message(registration, session, now=now, settings=settings, changed_at=asked_at),
+        status_message(
+            registration,
+            session,
+            now=now,
+            settings=settings,
+            changed_at=asked_at,
+            position=waitlist_position(settings.table_name, registration),
+        ),
         configuration_set=settings.configuration_set,
     )
 
@@ -111,36 +135,28 @@ def status_message(
     now: datetime,
     settings: Settings,
     changed_at: datetime | None = None,
+    promoted: bool = False,
+    position: int | None = None,
 ) -> EmailMessage:
     """The email telling ``registration`` its status: a confirmation (join link, ``.ics``
-    stamped ``changed_at``, default ``now``) or the waitlist email; both with the registrant's
-    cancel, unsubscribe and privacy links."""
-    cancel_url = links.registrant_url(
-        links.CANCEL,
-        settings.public_base_url,
-        reference=registration.reference,
-        session_id=session.session_id,
-        email=registration.email,
-        expires_at=session.end + LINK_VALIDITY_AFTER_END,
-        key=signing_keys(settings)[0],
-    )
+    stamped ``changed_at``, default ``now``; ``promoted``: a place opened up) or the waitlist
+    email with the place in line (``position``, from :func:`waitlist_position`); both with the
+    registrant's cancel, feed, unsubscribe and privacy links."""
+    cancel_url = cancel_link(registration, session, settings)
     calendar = None
     if registration.status is RegistrationStatus.CONFIRMED:
         kind = "confirmation"
-        content = templates.confirmation(registration, session, cancel_url)
-        calendar = ics.invitation(
+        content = templates.confirmation(
+            registration,
             session,
-            attendee_email=registration.email,
-            attendee_name=registration.full_name,
-            organizer_email=settings.sender_email,
-            organizer_name=sending.SENDER_NAME,
-            stamp=changed_at or now,
-            description=templates.calendar_description(registration, session),
-            summary=templates.calendar_summary(registration, session),
+            cancel_url,
+            promoted=promoted,
+            feed=feed_for(registration, session, settings),
         )
+        calendar = invitation(registration, session, settings, stamp=changed_at or now)
     else:
         kind = "waitlist"
-        content = templates.waitlist(registration, session, cancel_url)
+        content = templates.waitlist(registration, session, cancel_url, position=position)
     return sending.build_message(
         sender=settings.sender_email,
         recipient=registration.email,
@@ -152,7 +168,64 @@ def status_message(
         unsubscribe_url=unsubscribe.link_for(registration, session, settings=settings),
         record_url=record_link.link_for(registration, session, settings=settings),
         privacy_url=data_link.link_for(registration, session, settings=settings),
+        brand=templates.brand_of(settings),
     )
+
+
+def cancel_link(registration: Registration, session: Session, settings: Settings) -> str:
+    """The registrant's signed cancel link for ``session``, valid until 30 days after its end."""
+    return links.registrant_url(
+        links.CANCEL,
+        settings.public_base_url,
+        reference=registration.reference,
+        session_id=session.session_id,
+        email=registration.email,
+        expires_at=session.end + LINK_VALIDITY_AFTER_END,
+        key=signing_keys(settings)[0],
+    )
+
+
+def feed_for(registration: Registration, session: Session, settings: Settings) -> templates.Feed:
+    """The registrant's personal calendar feed (:mod:`shared.registrations.feed`), signed for
+    as long as the registration's data is kept (``retention_days`` after the session ends)."""
+    token = links.feed_token(
+        reference=registration.reference,
+        session_id=session.session_id,
+        email=registration.email,
+        expires_at=session.end + timedelta(days=settings.retention_days),
+        key=signing_keys(settings)[0],
+    )
+    https, webcal = links.feed_urls(settings.public_base_url, token)
+    return templates.Feed(https=https, webcal=webcal)
+
+
+def invitation(
+    registration: Registration, session: Session, settings: Settings, *, stamp: datetime
+) -> str:
+    """The iTIP REQUEST of a confirmed place, stamped ``stamp``
+    (:func:`shared.mail.ics.invitation`)."""
+    return ics.invitation(
+        session,
+        attendee_email=registration.email,
+        attendee_name=registration.full_name,
+        organizer_email=settings.sender_email,
+        organizer_name=sending.SENDER_NAME,
+        stamp=stamp,
+        description=templates.calendar_description(registration, session),
+        summary=templates.calendar_summary(registration, session),
+    )
+
+
+def waitlist_position(table_name: str, registration: Registration) -> int | None:
+    """Where ``registration`` stands on its session's waiting list (1 first, promotion order:
+    :func:`shared.registrations.store.waitlist`), or None if it is not on it (or confirmed)."""
+    if registration.status is not RegistrationStatus.WAITLISTED:
+        return None
+    email = normalise_email(registration.email)
+    for position, entry in enumerate(waitlist(table_name, registration.session_id), start=1):
+        if entry.email == email:
+            return position
+    return None
 
 
 def tell_cancelled(
@@ -224,4 +297,5 @@ def place_cancelled_message(
         unsubscribe_url=unsubscribe.link_for(registration, session, settings=settings),
         record_url=record_link.link_for(registration, session, settings=settings),
         privacy_url=data_link.link_for(registration, session, settings=settings),
+        brand=templates.brand_of(settings),
     )

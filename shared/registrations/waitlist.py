@@ -327,7 +327,14 @@ def _notify_promoted(
     correlation_id: str | None,
 ) -> None:
     """The confirmation email (once) and "Registration Confirmed"; then drop the notice."""
-    notify(registration, session, now=now, settings=settings, correlation_id=correlation_id)
+    notify(
+        registration,
+        session,
+        now=now,
+        settings=settings,
+        correlation_id=correlation_id,
+        promoted=True,
+    )
     _drop_notice(
         settings.table_name, registration.session_id, registration.email, registration.reference
     )

@@ -67,6 +67,7 @@ class PublicSession(_Doc):
     kind: str
     category: str
     description: str
+    speakers: list[str]
     start: str
     timezone: str
     duration_minutes: int

@@ -51,6 +51,12 @@ PATHS = {
     PRIVACY: PRIVACY_PATH,
     RECORD: RECORD_PATH,
 }
+CALENDAR = "calendar"
+"""A registrant's personal calendar feed: every session they hold a place in
+(:mod:`shared.registrations.feed`); the token names one of their registrations."""
+CALENDAR_PATH = "/calendar/{token}"
+"""The feed's route; its URLs end in ``.ics`` (:func:`feed_urls`)."""
+FEED_SUFFIX = ".ics"
 """Where each registrant link leads (:func:`registrant_url`)."""
 
 Reason = Literal["malformed", "signature", "purpose", "expired"]
@@ -145,6 +151,22 @@ def registrant_url(
     unsubscribe, privacy), naming one of their registrations."""
     claims = LinkClaims(purpose, reference, session_id, email_hash(email), expires_at)
     return f"{base_url.rstrip('/')}{PATHS[purpose]}?{urlencode({'token': sign(claims, key)})}"
+
+
+def feed_token(
+    *, reference: str, session_id: str, email: str, expires_at: datetime, key: bytes
+) -> str:
+    """The token of one registrant's calendar feed (purpose ``calendar``), naming one of their
+    registrations (``reference``, ``session_id``)."""
+    return sign(LinkClaims(CALENDAR, reference, session_id, email_hash(email), expires_at), key)
+
+
+def feed_urls(base_url: str, token: str) -> tuple[str, str]:
+    """``(https://.../calendar/{token}.ics, webcal://.../calendar/{token}.ics)``: the feed to
+    open, and the same address with the ``webcal`` scheme that calendars subscribe to."""
+    url = f"{base_url.rstrip('/')}{CALENDAR_PATH.format(token=token)}{FEED_SUFFIX}"
+    scheme, _, rest = url.partition("://")
+    return url, f"webcal://{rest}" if scheme in ("http", "https") else url
 
 
 def materials_token(

@@ -75,9 +75,24 @@ def local_start(session: Session, language: str | None = None) -> str:
     return session_time_label(session.start, None, session.timezone, language)
 
 
+FULLY_BOOKED = "Fully booked: join the waiting list"
+ORGANISER_SLOT = "<!--organiser-->"
+
+
+@dataclass(frozen=True)
+class Organiser:
+    """What the page says of the organisers: their privacy notice (a URL, may be empty), a
+    contact address, and the programme's calendar feed (``https://`` and ``webcal://``)."""
+
+    privacy_url: str = ""
+    contact_email: str = "series@example.org"
+    feed_https: str = "sessions.ics"
+    feed_webcal: str = "sessions.ics"
+
+
 def places_text(places_left: int) -> str:
     if places_left <= 0:
-        return "Fully booked: you will join the waiting list"
+        return FULLY_BOOKED
     return f"{places_left} place{'s' if places_left != 1 else ''} left"
 
 
@@ -86,14 +101,23 @@ def registration_page(
     sessions: Sequence[SessionAvailability],
     consent_version: str,
     language: str = ENGLISH,
+    organiser: Organiser | None = None,
 ) -> str:
-    """The static page with the open sessions' checkboxes and the consent version filled in,
-    and ``language`` (the browser's, :func:`shared.i18n.languages.from_accept_language`) chosen
-    in the "Preferred language" select: the language of the registrant's emails."""
+    """The static page with the open sessions' checkboxes (descriptions, speakers, places left
+    or "Fully booked"), the consent version, and the organiser's part (the programme's feed,
+    the privacy notice and the contact address) filled in; ``language`` (the browser's,
+    :func:`shared.i18n.languages.from_accept_language`) is chosen in the "Preferred language"
+    select: the language of the registrant's emails."""
     slots = macros(_HERE, "registration.html")
     choices = slots.session_choices(sessions, local_start, places_text)
-    page = template.replace(SESSIONS_SLOT, choices).replace(
-        CONSENT_VERSION_SLOT, slots.consent_version(consent_version)
+    about = organiser or Organiser()
+    footer = slots.organiser(
+        about.privacy_url, about.contact_email, about.feed_https, about.feed_webcal
+    )
+    page = (
+        template.replace(SESSIONS_SLOT, choices)
+        .replace(CONSENT_VERSION_SLOT, slots.consent_version(consent_version))
+        .replace(ORGANISER_SLOT, str(footer))
     )
     if language != ENGLISH:
         option = f'<option value="{language}" lang="{language}">'

@@ -171,3 +171,179 @@ def test_the_form_works_with_javascript_off(
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait_for(lambda: _heading(browser) == "There is a problem", what="the problem page")
     assert "email" in browser.page_source.lower()
+
+
+# --- accessibility, narrow screens, calendar feeds (issue 14, items 3-5) --------------------
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+PHONE_WIDTH = 390
+
+
+def _axe_serious(driver: Any) -> list[str]:
+    """The serious and critical axe-core violations of the page shown (rule: nodes)."""
+    if not AXE.exists():
+        pytest.fail("axe-core is not installed: run `npm install`", pytrace=False)
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    driver.set_script_timeout(60)
+    result = driver.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']})"
+        ".then(function (r) { done(r.violations); })"
+        ".catch(function (e) {"
+        "  done([{id: 'axe-error', impact: 'critical', nodes: [String(e)]}]);"
+        "});"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {len(v['nodes'])} node(s)"
+        for v in result
+        if v.get("impact") in ("serious", "critical")
+    ]
+
+
+def _overflow(driver: Any) -> tuple[int, int]:
+    """(scrollWidth of the document, the viewport's innerWidth)."""
+    return tuple(
+        driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];")
+    )
+
+
+def test_the_page_passes_axe_with_no_serious_violations_and_fits_a_phone(
+    programme: Served, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(programme.api_url + "/")
+    wait_for(
+        lambda: browser.find_elements(By.CSS_SELECTOR, "[data-places]") or None,
+        what="the sessions",
+    )
+    assert _axe_serious(browser) == []
+    # The page links the programme's feed, the contact address; "Fully booked" is its own text.
+    feed = browser.find_element(By.CSS_SELECTOR, "#calendar-feed a[href^='webcal://']")
+    assert feed.get_attribute("href").endswith("/sessions.ics")
+    assert "replaces the invitations" in browser.find_element(By.ID, "calendar-feed").text
+    assert browser.find_element(By.CSS_SELECTOR, "footer a[href^='mailto:']")
+
+    # With field errors shown: text fields are marked too (aria-invalid and a visible border).
+    _fill(browser, "not.an.address")
+    browser.find_element(By.ID, "full_name").clear()
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(
+        lambda: browser.find_element(By.ID, "error-summary").is_displayed() or None,
+        what="the error summary",
+    )
+    for field in ("email", "full_name"):
+        element = browser.find_element(By.ID, field)
+        assert element.get_attribute("aria-invalid") == "true", field
+        assert element.value_of_css_property("border-top-width") == "3px", field
+    assert _axe_serious(browser) == []
+
+    # The focus ring: at least 3:1 against the white page (WCAG 1.4.11).
+    browser.find_element(By.ID, "organisation").click()
+    colour = browser.switch_to.active_element.value_of_css_property("outline-color")
+    assert _contrast(colour, "rgb(255, 255, 255)") >= 3, colour
+    box = browser.find_element(By.ID, "session-kbs-01-ict-hardware").rect
+    assert box["width"] >= 24 and box["height"] >= 24, box
+
+    browser.set_window_size(PHONE_WIDTH, 844)
+    browser.get(programme.api_url + "/")
+    width, viewport = _overflow(browser)
+    assert viewport <= PHONE_WIDTH + 20 and width <= viewport, (width, viewport)
+
+
+def test_every_email_kind_fits_a_390_pixel_screen(browser: Any, tmp_path: Path) -> None:
+    from shared.mail import templates
+    from tests.unit.golden_cases import EMAILS
+
+    browser.set_window_size(PHONE_WIDTH, 844)
+    brand = templates.Brand(series_name="Knowledge Building Series")
+    for case, render in EMAILS.items():
+        html = templates.with_brand(render(), brand).html
+        page = tmp_path / f"{case}.html"
+        page.write_text(html, encoding="utf-8")
+        browser.get(page.as_uri())
+        width, viewport = _overflow(browser)
+        assert width <= viewport, (case, width, viewport)
+        visible = browser.execute_script("return document.body.innerText;")
+        assert "token=" not in visible, case  # buttons and short link texts, never a token URL
+
+
+def test_the_feed_a_calendar_subscribes_to_follows_a_reschedule(
+    programme: Served, browser: Any
+) -> None:
+    import urllib.request
+    from datetime import datetime, timedelta
+
+    from icalendar import Calendar
+    from selenium.webdriver.common.by import By
+
+    browser.get(programme.api_url + "/")
+    _fill(browser, "feed.subscriber@urzad.example.pl")
+    browser.find_element(By.ID, "consent").click()
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(
+        lambda: browser.find_element(By.ID, "confirmation").is_displayed() or None,
+        what="the confirmation",
+    )
+    emails = wait_for(
+        lambda: list((programme.data_dir / "outbox").glob("*.eml")), timeout=30, what="an email"
+    )
+    text = read_eml(emails[0]).get_body(("plain",))
+    assert text is not None
+    (webcal,) = re.findall(r"webcal://\S+\.ics", text.get_content())
+    feed_url = "http://" + webcal.removeprefix("webcal://")  # as a calendar app fetches it
+
+    def subscribe() -> Any:
+        request = urllib.request.Request(
+            feed_url, headers={"User-Agent": "Google-Calendar-Importer", "Accept": "*/*"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200
+            assert answer.headers["Content-Type"].startswith("text/calendar")
+            (event,) = Calendar.from_ical(answer.read()).walk("VEVENT")
+            return event
+
+    before = subscribe()
+    start = before.decoded("DTSTART")
+    moved = (start + timedelta(days=1, hours=2)).astimezone(datetime.now().astimezone().tzinfo)
+    changed = kbs(
+        "sessions",
+        "reschedule",
+        "kbs-01-ict-hardware",
+        "--start",
+        moved.isoformat(),
+        "--local",
+        str(programme.data_dir),
+    )
+    assert changed.returncode == 0, changed.stderr
+    after = wait_for(
+        lambda: (e := subscribe()).decoded("DTSTART") != start and e, what="the moved event"
+    )
+    assert after.decoded("DTSTART") == moved
+    assert str(after["UID"]) == str(before["UID"])
+
+    # Those who did not subscribe get the new time by email, beside the old one.
+    def new_time_email() -> str | None:
+        for path in (programme.data_dir / "outbox").glob("*.eml"):
+            message = read_eml(path)
+            if str(message["Subject"]).startswith("New time"):
+                body = message.get_body(("plain",))
+                return body.get_content() if body is not None else None
+        return None
+
+    told = wait_for(new_time_email, timeout=60, what="the new-time email")
+    assert "Previously:" in told and "webcal://" in told
+
+
+def _contrast(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two CSS ``rgb(...)``/``rgba(...)`` colours."""
+
+    def luminance(colour: str) -> float:
+        red, green, blue = (int(x) / 255 for x in re.findall(r"\d+(?:\.\d+)?", colour)[:3])
+        linear = [
+            c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (red, green, blue)
+        ]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)

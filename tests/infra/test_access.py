@@ -20,9 +20,11 @@ PUBLIC = {
     "GET /": "the registration page",
     "GET /certificates/{number}": "verification by a number of 80 random bits; no listing",
     "GET /sessions": "the open programme, without join links",
+    "GET /sessions.ics": "the programme as a calendar feed, without join links",
     "POST /registrations": "the registration form (honeypot, validation, 16 KiB body limit)",
 }
 TOKEN_PROTECTED = {
+    "GET /calendar/{token}": "signed personal calendar feed link",
     "GET /registrations/cancel": "signed cancel link (shows, changes nothing)",
     "POST /registrations/cancel": "signed cancel link",
     "GET /materials/{material_id}": "signed materials link",

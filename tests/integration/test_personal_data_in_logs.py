@@ -90,9 +90,9 @@ def test_a_full_flow_logs_no_address_or_name_and_publishes_them_only_at_intake(
     # the clock sends the reminders; the confirmed one cancels; the waitlisted one is promoted;
     life.tick(START - timedelta(hours=24))
     life.tick(START - timedelta(hours=1))
-    (cancel_url,) = re.findall(
-        r"https://\S+/registrations/cancel\?token=\S+", to(ZOE, "confirmation")
-    )
+    # one confirmation for both sessions: the ICT session's part comes first
+    ict_part = to(ZOE, "confirmation").split("Textiles")[0]
+    (cancel_url,) = re.findall(r"https://\S+/registrations/cancel\?token=\S+", ict_part)
     (token,) = parse_qs(urlsplit(cancel_url).query)["token"]
     cancel = CANCEL_FORM | {"body": base64.b64encode(urlencode({"token": token}).encode()).decode()}
     assert self_service(cancel, Context())["statusCode"] == 200

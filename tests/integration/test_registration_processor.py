@@ -57,6 +57,11 @@ def part(message: EmailMessage, content_type: str) -> str | None:
     return None
 
 
+def _visible(html: str) -> str:
+    """The text a reader sees of ``html``: no tags, no attribute values."""
+    return re.sub(r"<[^>]*>", " ", html)
+
+
 def items(session_id: str) -> list[dict[str, Any]]:
     return table(TABLE_NAME).query(
         KeyConditionExpression="PK = :pk",
@@ -152,31 +157,57 @@ def test_the_sample_is_booked_confirmed_by_email_and_announced(
         }
     )
 
-    # One confirmation per session: text + html + invitation, with the join link.
-    emails = sent_emails()
-    assert len(emails) == 2
-    for message in emails:
-        assert message["X-KBS-Kind"] == "confirmation"
-        assert message["To"].addresses[0].addr_spec == EMAIL
-        assert message["To"].addresses[0].display_name == "Marta Novák"
-        assert message.get_content_type() == "multipart/mixed"
-        text, html, calendar = (
-            part(message, t) for t in ("text/plain", "text/html", "text/calendar")
-        )
-        assert text and html and calendar
-        session = next(s for s in programme.values() if s.title in message["Subject"])
+    # ONE confirmation for the submission: text + html + one invitation per session, each in
+    # its own text/calendar part (icalendar reads each: one VEVENT, the invitation's UID).
+    from icalendar import Calendar
+
+    (message,) = sent_emails()
+    assert message["X-KBS-Kind"] == "confirmation"
+    assert message["To"].addresses[0].addr_spec == EMAIL
+    assert message["To"].addresses[0].display_name == "Marta Novák"
+    assert message.get_content_type() == "multipart/mixed"
+    assert message["Subject"] == "Registration confirmed: 2 sessions"
+    text, html = part(message, "text/plain"), part(message, "text/html")
+    assert text and html
+    invites = [
+        Calendar.from_ical(p.get_payload(decode=True))
+        for p in message.walk()
+        if p.get_content_type() == "text/calendar"
+    ]
+    assert len(invites) == 2
+    by_uid = {}
+    for invite in invites:
+        assert invite["METHOD"] == "REQUEST"
+        (event,) = invite.walk("VEVENT")
+        by_uid[str(event["UID"])] = event
+    assert "(Europe/Ljubljana)" in text  # the registrant's zone
+    assert SUBMISSION.reference in text
+    cancel_urls = re.findall(r"https://kbs\.example\.org/registrations/cancel\?token=\S+", text)
+    assert len(cancel_urls) == 2
+    assert "token=" not in _visible(html)  # the HTML shows buttons, never a token URL
+    for session in programme.values():
         join = str(session.join_url)
-        assert join in text and join in html
-        assert "(Europe/Ljubljana)" in text  # the registrant's zone
-        assert SUBMISSION.reference in text
-        assert "METHOD:REQUEST" in calendar
-        assert f"UID:{ics.uid(session.session_id, EMAIL)}" in calendar
-        assert f"URL:{join}" in calendar
-        (url,) = re.findall(r"https://kbs\.example\.org/registrations/cancel\?token=\S+", text)
+        assert session.title in text and session.title in html
+        assert join in text and f'href="{join}"' in html.replace("&amp;", "&")
+        event = by_uid[ics.uid(session.session_id, EMAIL)]
+        assert str(event["URL"]) == join
+        assert event.decoded("DTSTART") == session.start
+        assert "calendar.google.com/calendar/render?action=TEMPLATE" in text
+        assert "outlook.live.com/calendar/0/deeplink/compose?" in text
+    session_ids = set()
+    for url in cancel_urls:
         (token,) = parse_qs(urlsplit(url).query)["token"]
         claims = links.verify(token, [LINK_SECRET.encode()], purpose="cancel", now=EVENT_TIME)
-        assert (claims.reference, claims.session_id) == (SUBMISSION.reference, session.session_id)
-        assert claims.is_for(EMAIL)
+        assert claims.reference == SUBMISSION.reference and claims.is_for(EMAIL)
+        session_ids.add(claims.session_id)
+    assert session_ids == set(SUBMISSION.sessions)
+    (feed,) = re.findall(r"webcal://kbs\.example\.org/calendar/\S+\.ics", text)
+    assert feed.replace("webcal://", "https://") in text
+
+    # Each registration is marked notified (a replay sends and publishes nothing).
+    for session_id in SUBMISSION.sessions:
+        (item,) = (i for i in items(session_id) if i["SK"].startswith("REG#"))
+        assert "notified_at" in item
 
     # Announced once per registration, with no personal data on the bus.
     events = announcements()
@@ -261,9 +292,10 @@ def test_replays_store_nothing_twice_and_second_submissions_resend_once(
     assert invoke(sqs_batch(again, upper)) == []
 
     assert {sid: items(sid) for sid in programme} == before
-    # The second submissions (same hour) book nothing and resend each confirmation once, with
-    # the original reference; the replays send nothing.
-    assert sent_before == 2
+    # One confirmation for the first submission; the second submissions (same hour) book
+    # nothing and resend each place's confirmation once, with the original reference; the
+    # replays send nothing.
+    assert sent_before == 1
     resent = sent_emails()[sent_before:]
     assert len(resent) == 2 and {m["X-KBS-Kind"] for m in resent} == {"confirmation"}
     assert all(SUBMISSION.reference in str(part(m, "text/plain")) for m in resent)
@@ -284,7 +316,7 @@ def test_a_malformed_record_fails_alone_and_its_content_is_not_logged(
 
     assert invoke(batch) == bad
     assert len(store.session_registrations(TABLE_NAME, FIRST)) == 1
-    assert len(sent_emails()) == 2
+    assert len(sent_emails()) == 1
     assert [r.getMessage() for r in caplog.records].count("Malformed record") == 3
     logged = " ".join(str(vars(r)) for r in caplog.records).lower()
     for personal in ("leaky.address", "other@example.net", "marta", "novák"):
@@ -340,15 +372,17 @@ def test_a_failure_after_the_email_is_completed_by_the_retry_without_a_second_em
     monkeypatch.setenv("KBS_EVENT_BUS_NAME", "missing-bus")  # publishing fails
     get_settings.cache_clear()
     assert invoke(sample) == [sample["Records"][0]["messageId"]]
-    assert len(sent_emails()) == 1  # the first session's confirmation went out
+    assert len(sent_emails()) == 1  # the submission's one confirmation went out
+    registrations = [i for sid in programme for i in items(sid) if i["SK"].startswith("REG#")]
+    assert registrations and not any("notified_at" in i for i in registrations)
 
     monkeypatch.setenv("KBS_EVENT_BUS_NAME", BUS_NAME)  # the redelivery succeeds
     get_settings.cache_clear()
     assert invoke(sample) == []
-    assert len(sent_emails()) == 2
+    assert len(sent_emails()) == 1  # sent once per submission reference
     assert len(announcements()) == 2
     assert invoke(sample) == []
-    assert len(sent_emails()) == 2 and len(announcements()) == 2
+    assert len(sent_emails()) == 1 and len(announcements()) == 2
 
 
 def test_a_cancelled_registrant_may_register_again_but_a_replay_does_not_rebook(
@@ -371,14 +405,14 @@ def test_a_cancelled_registrant_may_register_again_but_a_replay_does_not_rebook(
     assert invoke(load_event("sqs/registration-submitted.json")) == []  # late replay
     registration = store.get_registration(TABLE_NAME, FIRST, EMAIL)
     assert registration and registration.status is RegistrationStatus.CANCELLED
-    assert len(sent_emails()) == 2
+    assert len(sent_emails()) == 1
 
     assert invoke(sqs_batch(bus_event(sessions=[FIRST], reference="KBS-BACK-0001"))) == []
     registration = store.get_registration(TABLE_NAME, FIRST, EMAIL)
     assert registration and registration.status is RegistrationStatus.CONFIRMED
     assert registration.reference == "KBS-BACK-0001"
     assert get_session(TABLE_NAME, FIRST).confirmed == 1
-    assert len(sent_emails()) == 3
+    assert len(sent_emails()) == 2
 
 
 def test_sample_files_are_consistent() -> None:

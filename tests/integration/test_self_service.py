@@ -244,7 +244,8 @@ def test_a_confirmed_registrant_cancels_by_link_and_the_first_waitlisted_is_prom
     assert waitlisted["X-KBS-Kind"] == "waitlist"
     assert promoted["X-KBS-Kind"] == "confirmation"
     # (.strip(): the email package folds a long Subject right after the colon.)
-    assert promoted["Subject"].strip() == f"Registration confirmed: {session.title}"
+    assert promoted["Subject"].strip() == f"A place opened up: {session.title}"
+    assert "a place opened up" in text_of(promoted)
     assert str(session.join_url) in text_of(promoted)
     calendar = calendar_of(promoted)
     assert calendar and "METHOD:REQUEST" in calendar and str(session.join_url) in calendar

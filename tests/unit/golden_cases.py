@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shared.mail import footers, templates
+from shared.mail import footers, summary, templates
 from shared.mail.templates import EmailContent, Material
 from shared.programme.models import Session, SessionAvailability
 from shared.registrations.models import Consent, Registration, RegistrationStatus
@@ -70,6 +70,36 @@ MATERIALS = [
 ]
 
 
+FEED = templates.Feed(
+    https=f"https://kbs.example.org/calendar/{HOSTILE}.ics",
+    webcal=f"webcal://kbs.example.org/calendar/{HOSTILE}.ics",
+)
+
+
+def _summary() -> EmailContent:
+    places = [
+        summary.place(
+            title=TITLE,
+            when=templates.session_time(session()),
+            confirmed=True,
+            position=None,
+            join_url=HOSTILE_URL,
+            cancel_url=URL,
+            session=session(),
+            details=templates.calendar_description(REG, session()),
+        ),
+        summary.place(
+            title=PLAIN.title,
+            when=templates.session_time(PLAIN, "Asia/Tokyo"),
+            confirmed=False,
+            position=3,
+            join_url=str(PLAIN.join_url),
+            cancel_url=HOSTILE_URL,
+        ),
+    ]
+    return summary.submission_status(REG, "KBS-7Q2M-X4TD", places, feed=FEED)
+
+
 def _footers(content: EmailContent) -> EmailContent:
     with_footer = footers.with_unsubscribe(content, HOSTILE_URL)
     return footers.with_privacy_link(with_footer, URL + "&p=1")
@@ -109,13 +139,30 @@ EMAILS: dict[str, Callable[[], EmailContent]] = {
     "reminder_with_unsubscribe": lambda: footers.with_unsubscribe(
         templates.reminder(IN_TOKYO, PLAIN, soon=False, materials=MATERIALS), URL
     ),
+    "confirmation_promoted_feed": lambda: templates.confirmation(
+        REG, session(), URL, promoted=True, feed=FEED
+    ),
+    "waitlist_position": lambda: templates.waitlist(IN_TOKYO, PLAIN, URL, position=2),
+    "reminder_cancel_feed": lambda: templates.reminder(
+        REG, session(), soon=False, materials=[], cancel_url=HOSTILE_URL, feed=FEED
+    ),
+    "rescheduled_from": lambda: templates.rescheduled(
+        IN_TOKYO, LATE, previous_start=session().start, feed=FEED
+    ),
+    "submission_summary": _summary,
+    "branded_with_footers": lambda: templates.with_brand(
+        _footers(templates.live(REG, session())),
+        templates.Brand(series_name=f"KBS {HOSTILE}", logo_url='https://x.org/logo.png?a=1&b="2'),
+    ),
     "live_with_privacy": lambda: footers.with_privacy_link(
         templates.live(REG, session()), HOSTILE_URL
     ),
 }
 
 AVAILABLE = [
-    SessionAvailability(session=session(), confirmed=10),
+    SessionAvailability(
+        session=session(speakers=(f"Ana Ruiz, {HOSTILE}", "Jan de Vries")), confirmed=10
+    ),
     SessionAvailability(session=LATE.model_copy(update={"session_id": "kbs-02"}), confirmed=300),
     SessionAvailability(session=PLAIN.model_copy(update={"session_id": "kbs-03"}), confirmed=299),
 ]
@@ -127,6 +174,17 @@ def _registration_page(available: list[SessionAvailability]) -> str:
 
 PAGES: dict[str, Callable[[], str]] = {
     "registration": lambda: _registration_page(AVAILABLE),
+    "registration_organiser": lambda: pages.registration_page(
+        INDEX.read_text(encoding="utf-8"),
+        AVAILABLE,
+        "v1",
+        pages.Organiser(
+            privacy_url=HOSTILE_URL,
+            contact_email=f"kbs{HOSTILE}@example.org",
+            feed_https="https://kbs.example.org/sessions.ics",
+            feed_webcal="webcal://kbs.example.org/sessions.ics",
+        ),
+    ),
     "registration_none_open": lambda: _registration_page([]),
     "confirmation": lambda: pages.confirmation_page(f"KBS-{HOSTILE}", [session(), LATE, PLAIN]),
     "confirmation_empty": lambda: pages.confirmation_page("KBS-7Q2M-X4TD", []),

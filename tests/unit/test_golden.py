@@ -16,7 +16,7 @@ import pytest
 
 from tests.unit.golden_cases import EMAILS, GOLDEN, PAGES
 
-HOSTILE_MARKUP = ("<script>alert", "<img", "<b>", "<i>", '"><script>', "<x>")
+HOSTILE_MARKUP = ("<script>alert", "<img src=x", "<b>", "<i>", '"><script>', "<x>")
 
 
 class _Reader(HTMLParser):

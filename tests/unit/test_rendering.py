@@ -42,8 +42,9 @@ def test_html_templates_escape_every_value_with_the_stdlib_entities() -> None:
     )
 
     assert footer == (
-        '<hr><p style="font-size:0.85em;color:#555">Łódź &amp; &lt;b&gt;&#x27;x&#x27;&lt;/b&gt; '
-        '<a href="u?a=1&amp;b=&quot;2&quot;">L</a></p>\n'
+        '<hr style="border:0;border-top:1px solid #d0d5dd"><p style="font-size:0.85em;'
+        'color:#4b5563">Łódź &amp; &lt;b&gt;&#x27;x&#x27;&lt;/b&gt; '
+        '<a href="u?a=1&amp;b=&quot;2&quot;" style="color:#0b4f8a">L</a></p>\n'
     )
 
 
