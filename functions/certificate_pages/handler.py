@@ -3,9 +3,10 @@ in their email, and "My record" with its transcript by the signed link in every 
 
 ``GET /certificates/{number}`` is public (HTML in the browser's ``Accept-Language``, or JSON on
 ``Accept: application/json``): an unknown number is a 404, and there is no listing. "My record"
-is in the registrant's language (their latest registration's), else the browser's. ``GET /certificates/{number}/download``,
-``GET /record`` and ``GET /record/transcript`` need their token; whatever is wrong with it is
-the same 403. Downloads are a 302 to a presigned URL valid five minutes.
+is in the registrant's language (their latest registration's), else the browser's.
+``GET /certificates/{number}/download``, ``GET /record`` and ``GET /record/transcript`` need
+their token; whatever is wrong with it is the same 403. Downloads are a 302 to a presigned URL
+valid five minutes.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ def certificate_issued(
     title = cert.session.title
     zone = registration.timezone if registration is not None else None
     when = templates.session_time(session, zone, language)
-    return templates._layout(  # noqa: SLF001 (the one layout of registrant emails)
+    return templates._layout(  # the one layout of registrant emails
         _("Your certificate of attendance: %(title)s", title=title),
         _("Dear %(name)s,", name=cert.name),
         [

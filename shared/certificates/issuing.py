@@ -23,8 +23,8 @@ from typing import Any
 from shared.attendance.store import get_attendance, record_expiration, threshold_minutes
 from shared.certificates import emails, pdf, record_link, store
 from shared.certificates.store import Certificate, SessionLine
-from shared.mail import sending, templates, unsubscribe
 from shared.i18n.languages import resolve
+from shared.mail import sending, templates, unsubscribe
 from shared.platform.clients import client
 from shared.platform.observability import logger
 from shared.platform.secrets import signing_keys

@@ -164,4 +164,5 @@ def _footer(pdf: FPDF, number: str, verify_url: str, _: Callable[..., str]) -> N
     pdf.cell(120, 6, _("Certificate number: %(number)s", number=number))
     pdf.set_xy(20, top + 12)
     pdf.set_font(FONT, "", 9)
-    pdf.multi_cell(120, 4.5, f"{_('Verify this document at')}\n{verify_url}")
+    verify = _("Verify this document at")
+    pdf.multi_cell(120, 4.5, f"{verify}\n{verify_url}")
