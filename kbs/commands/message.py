@@ -2,6 +2,12 @@
 session's people, through the notice path (the email queue, sent once per message and person,
 suppression and unsubscribe respected: :mod:`shared.notices.messages`).
 
+Each recipient gets the greeting, framing and footers in their registration's language. Bodies
+per language: ``--body-file fr=msg.fr.txt --body-file de=msg.de.txt`` beside the default
+``--body-file msg.txt``, which every other language gets (without it, the ``en=`` body is the
+default). An unknown language code, a language given twice, or no default is refused and
+nothing is sent.
+
 ``--essential`` is for a message about the session itself (a changed link, a room change): it
 reaches people who unsubscribed from notices too, and is logged as such. ``--dry-run`` sends
 nothing: it prints the recipients' count and the text part of the first one's email.
@@ -10,11 +16,13 @@ nothing: it prints the recipients' count and the text part of the first one's em
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kbs import target as targets
+from shared.i18n.languages import ENGLISH, SUPPORTED
 
 if TYPE_CHECKING:
     from shared.notices.messages import Message
@@ -22,6 +30,8 @@ if TYPE_CHECKING:
     from shared.programme.models import Session
 
 AUDIENCES = ("confirmed", "waitlisted", "attended", "absent", "all")
+_LANG_PREFIX = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
+"""What before a ``=`` is taken for a language code (then checked: unknown ones refused)."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,9 +41,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--body-file",
         required=True,
-        type=Path,
-        metavar="FILE",
-        help="plain UTF-8 text, paragraphs at blank lines",
+        action="append",
+        metavar="[LANG=]FILE",
+        help=(
+            "plain UTF-8 text, paragraphs at blank lines. Repeat with LANG=FILE for a body "
+            f"in one language ({', '.join(SUPPORTED)}), e.g. --body-file msg.txt "
+            "--body-file fr=msg.fr.txt: registrants of that language get it, every other "
+            "registrant the FILE without LANG= (else the en= one)"
+        ),
     )
     parser.add_argument("--to", choices=AUDIENCES, default="confirmed")
     parser.add_argument(
@@ -51,7 +66,7 @@ def message_command(args: argparse.Namespace) -> int:
     from shared.programme.repository import SessionNotFoundError, get_session
 
     try:
-        body = messages.read_body(args.body_file)
+        body, bodies = read_bodies(args.body_file)
     except (messages.MessageError, OSError) as exc:
         print(f"kbs: {exc}", file=sys.stderr)
         return 2
@@ -70,6 +85,7 @@ def message_command(args: argparse.Namespace) -> int:
             messages.Audience(args.to),
             essential=args.essential,
             now=target.now(),
+            bodies=bodies,
         )
     except messages.MessageError as exc:
         print(f"kbs: {exc}", file=sys.stderr)
@@ -86,6 +102,39 @@ def message_command(args: argparse.Namespace) -> int:
         f"in {fanned.batches} batch(es); each is emailed once, suppressions respected."
     )
     return 0
+
+
+def read_bodies(options: list[str]) -> tuple[str, dict[str, str]]:
+    """The default body and the bodies by language of ``--body-file`` options (``FILE`` or
+    ``LANG=FILE``). A ``LANG=`` prefix is letters (and dashes) before the first ``=``; any other
+    ``=`` is part of a file name. Raises ``MessageError`` for an unknown language code, one
+    given twice, two default bodies or none (:func:`shared.notices.messages.read_body` for each
+    file's own checks) and ``OSError`` for a file that cannot be read."""
+    from shared.notices import messages
+
+    default: str | None = None
+    bodies: dict[str, str] = {}
+    for option in options:
+        prefix, equals, rest = option.partition("=")
+        if equals and _LANG_PREFIX.fullmatch(prefix):
+            code = messages.language_code(prefix)
+            if code in bodies:
+                raise messages.MessageError(f"two bodies for {code}; nothing was sent")
+            bodies[code] = messages.read_body(Path(rest))
+        elif default is not None:
+            raise messages.MessageError(
+                "two default bodies: give other languages as LANG=FILE; nothing was sent"
+            )
+        else:
+            default = messages.read_body(Path(option))
+    if default is None:
+        default = bodies.get(ENGLISH)
+    if default is None:
+        raise messages.MessageError(
+            "no default body for the other languages: add --body-file FILE "
+            "(or en=FILE); nothing was sent"
+        )
+    return default, bodies
 
 
 def _dry_run(message: Message, session: Session, settings: Settings, kind: str) -> int:

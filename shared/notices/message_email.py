@@ -1,0 +1,41 @@
+"""The email of an organiser's message (``kbs message``) to one registrant, in their language.
+
+The surroundings are the registrant's language (the registration's ``language``, English when
+unsupported): the greeting and signature of the registrant emails' layout
+(:mod:`shared.mail.templates`), the "message from the organisers" framing, the session's title
+(:meth:`shared.programme.models.Session.title_in`) and time in the locale's words, and the footers
+:func:`shared.mail.sending.build_message` adds. The body is the organiser's text for that
+language when they gave one, else their default body (:meth:`Message.body_for`): plain text,
+its paragraphs (split at blank lines) escaped like every value.
+"""
+
+from __future__ import annotations
+
+from shared.i18n.catalogs import catalog
+from shared.i18n.languages import resolve
+from shared.mail import templates
+from shared.mail.blocks import Block, EmailContent, SessionBlock
+from shared.notices.messages import Message
+from shared.programme.models import Session
+from shared.registrations.models import Registration
+
+
+def organiser_message(
+    registration: Registration, session: Session, message: Message
+) -> EmailContent:
+    """The content of ``message`` for ``registration`` (subject as the organiser wrote it)."""
+    language = resolve(registration.language)
+    _ = catalog(language).gettext
+    body = message.body_for(language)
+    paragraphs = [" ".join(p.split()) for p in body.replace("\r\n", "\n").split("\n\n")]
+    when = templates.session_time(session, registration.timezone, language)
+    blocks: list[Block] = [
+        _("A message from the organisers of the %(series)s about your session:")
+        % {"series": templates.SERIES},
+        SessionBlock(session.title_in(language), when),
+        *(p for p in paragraphs if p),
+    ]
+    greeting = _("Dear %(name)s,") % {"name": registration.full_name}
+    return templates._layout(  # the one layout of registrant emails
+        message.subject, greeting, blocks, translations=catalog(language), language=language
+    )
