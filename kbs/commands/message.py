@@ -5,8 +5,8 @@ suppression and unsubscribe respected: :mod:`shared.notices.messages`).
 Each recipient gets the greeting, framing and footers in their registration's language. Bodies
 per language: ``--body-file fr=msg.fr.txt --body-file de=msg.de.txt`` beside the default
 ``--body-file msg.txt``, which every other language gets (without it, the ``en=`` body is the
-default). An unknown language code, a language given twice, or no default is refused and
-nothing is sent.
+default); subjects likewise (``--subject "Room change" --subject "fr=Changement de salle"``).
+An unknown language code, a language given twice, or no default is refused and nothing is sent.
 
 ``--essential`` is for a message about the session itself (a changed link, a room change): it
 reaches people who unsubscribed from notices too, and is logged as such. ``--dry-run`` sends
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,7 +38,13 @@ _LANG_PREFIX = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("message", help="email a session's people (once each)")
     parser.add_argument("session_id")
-    parser.add_argument("--subject", required=True)
+    parser.add_argument(
+        "--subject",
+        required=True,
+        action="append",
+        metavar="[LANG=]TEXT",
+        help="one line; repeat with LANG=TEXT for a subject in one language, as --body-file",
+    )
     parser.add_argument(
         "--body-file",
         required=True,
@@ -66,7 +73,10 @@ def message_command(args: argparse.Namespace) -> int:
     from shared.programme.repository import SessionNotFoundError, get_session
 
     try:
-        body, bodies = read_bodies(args.body_file)
+        subject, subjects = by_language(args.subject, "--subject", str)
+        body, bodies = by_language(
+            args.body_file, "--body-file", lambda path: messages.read_body(Path(path))
+        )
     except (messages.MessageError, OSError) as exc:
         print(f"kbs: {exc}", file=sys.stderr)
         return 2
@@ -80,12 +90,13 @@ def message_command(args: argparse.Namespace) -> int:
     try:
         message = messages.compose(
             session.session_id,
-            args.subject,
+            subject,
             body,
             messages.Audience(args.to),
             essential=args.essential,
             now=target.now(),
             bodies=bodies,
+            subjects=subjects,
         )
     except messages.MessageError as exc:
         print(f"kbs: {exc}", file=sys.stderr)
@@ -104,37 +115,42 @@ def message_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_bodies(options: list[str]) -> tuple[str, dict[str, str]]:
-    """The default body and the bodies by language of ``--body-file`` options (``FILE`` or
-    ``LANG=FILE``). A ``LANG=`` prefix is letters (and dashes) before the first ``=``; any other
-    ``=`` is part of a file name. Raises ``MessageError`` for an unknown language code, one
-    given twice, two default bodies or none (:func:`shared.notices.messages.read_body` for each
-    file's own checks) and ``OSError`` for a file that cannot be read."""
+def by_language(
+    options: list[str], option: str, read: Callable[[str], str]
+) -> tuple[str, dict[str, str]]:
+    """The default and the by-language values of a repeated ``option`` (``--subject`` or
+    ``--body-file``), each ``VALUE`` or ``LANG=VALUE`` and read by ``read`` (a file's text, or the
+    text itself). A ``LANG=`` prefix is letters (and dashes) before the first ``=``; any other
+    ``=`` is part of the value. Without a default, the ``en=`` value is the default.
+
+    Raises ``MessageError`` for an unknown language code, one given twice, two defaults or
+    none (and whatever ``read`` raises: :func:`shared.notices.messages.read_body`)."""
     from shared.notices import messages
 
     default: str | None = None
-    bodies: dict[str, str] = {}
-    for option in options:
-        prefix, equals, rest = option.partition("=")
+    values: dict[str, str] = {}
+    for given in options:
+        prefix, equals, rest = given.partition("=")
         if equals and _LANG_PREFIX.fullmatch(prefix):
             code = messages.language_code(prefix)
-            if code in bodies:
-                raise messages.MessageError(f"two bodies for {code}; nothing was sent")
-            bodies[code] = messages.read_body(Path(rest))
+            if code in values:
+                raise messages.MessageError(f"{option} given twice for {code}; nothing was sent")
+            values[code] = read(rest)
         elif default is not None:
             raise messages.MessageError(
-                "two default bodies: give other languages as LANG=FILE; nothing was sent"
+                f"two default {option} values: give the other languages as LANG=...; "
+                "nothing was sent"
             )
         else:
-            default = messages.read_body(Path(option))
+            default = read(given)
     if default is None:
-        default = bodies.get(ENGLISH)
+        default = values.get(ENGLISH)
     if default is None:
         raise messages.MessageError(
-            "no default body for the other languages: add --body-file FILE "
-            "(or en=FILE); nothing was sent"
+            f"no default {option} for the other languages: add one without LANG= "
+            "(or en=...); nothing was sent"
         )
-    return default, bodies
+    return default, values
 
 
 def _dry_run(message: Message, session: Session, settings: Settings, kind: str) -> int:

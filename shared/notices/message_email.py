@@ -5,8 +5,8 @@ unsupported): the greeting and signature of the registrant emails' layout
 (:mod:`shared.mail.templates`), the "message from the organisers" framing, the session's title
 (:meth:`shared.programme.models.Session.title_in`) and time in the locale's words, and the footers
 :func:`shared.mail.sending.build_message` adds. The body is the organiser's text for that
-language when they gave one, else their default body (:meth:`Message.body_for`): plain text,
-its paragraphs (split at blank lines) escaped like every value.
+language when they gave one, else their default body (:meth:`Message.body_for`; the subject
+likewise): plain text, its paragraphs (split at blank lines) escaped like every value.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from shared.registrations.models import Registration
 def organiser_message(
     registration: Registration, session: Session, message: Message
 ) -> EmailContent:
-    """The content of ``message`` for ``registration`` (subject as the organiser wrote it)."""
+    """The content of ``message`` for ``registration``: the subject and body the organiser gave
+    for their language, else the defaults."""
     language = resolve(registration.language)
     _ = catalog(language).gettext
     body = message.body_for(language)
@@ -36,6 +37,7 @@ def organiser_message(
         *(p for p in paragraphs if p),
     ]
     greeting = _("Dear %(name)s,") % {"name": registration.full_name}
+    subject = message.subject_for(language)
     return templates._layout(  # the one layout of registrant emails
-        message.subject, greeting, blocks, translations=catalog(language), language=language
+        subject, greeting, blocks, translations=catalog(language), language=language
     )

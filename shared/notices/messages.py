@@ -1,7 +1,7 @@
 """Organisers' messages to a session's people (``kbs message``), through the notice path.
 
-A message (subject, plain-text body and optionally one body per language, audience, essential
-or not) is stored in the table under
+A message (subject, plain-text body, optionally a subject and a body per language, audience,
+essential or not) is stored in the table under
 its id, a SHA-256 digest of all of them and the session (``PK=MESSAGE#{id}``,
 :mod:`shared.platform.keys`), so the same message sent twice is one message. Its recipients are
 chosen here (:func:`recipients`) and enqueued in batches of 50 on the email queue
@@ -13,8 +13,8 @@ twice. Suppression applies as for any email: a message is a notice (unsubscribes
 complaints stop (:mod:`shared.mail.suppression`).
 
 Each recipient is written to in their registration's language (:mod:`shared.notices.message_email`):
-the greeting, the framing and the footers are translated, and the body is the one given for
-their language, else the default body.
+the greeting, the framing and the footers are translated, and the subject and the body are the
+ones given for their language, else the defaults.
 """
 
 from __future__ import annotations
@@ -63,6 +63,9 @@ class Message(BaseModel):
     message_id: str
     session_id: str
     subject: Annotated[str, Field(min_length=1, max_length=MAX_SUBJECT)]
+    """The default subject: for every recipient whose language has none in ``subjects``."""
+    subjects: dict[str, str] = Field(default_factory=dict)
+    """Subjects by language code, as ``bodies``."""
     body: str
     """The default body: for every recipient whose language has none in ``bodies``."""
     bodies: dict[str, str] = Field(default_factory=dict)
@@ -70,6 +73,10 @@ class Message(BaseModel):
     audience: Audience
     essential: bool = False
     created_at: AwareDatetime
+
+    def subject_for(self, language: str | None) -> str:
+        """The subject for a registrant's ``language`` tag, else the default subject."""
+        return self.subjects.get(resolve(language)) or self.subject
 
     def body_for(self, language: str | None) -> str:
         """The body for a registrant's ``language`` tag (``fr-BE`` -> the ``fr`` body), else
@@ -118,29 +125,37 @@ def compose(
     essential: bool,
     now: datetime,
     bodies: Mapping[str, str] | None = None,
+    subjects: Mapping[str, str] | None = None,
 ) -> Message:
-    """The message, its id a digest of what it says and to whom. ``body`` is the default body;
-    ``bodies`` by language code (:func:`language_code`) go to the registrants of that language.
-    Raises :class:`MessageError` for a subject that is blank, longer than :data:`MAX_SUBJECT` or
-    holds control characters, or an unknown language code."""
-    subject = subject.strip()
-    if not subject or len(subject) > MAX_SUBJECT or not subject.isprintable():
-        raise MessageError(f"the subject must be one line of 1 to {MAX_SUBJECT} characters")
+    """The message, its id a digest of what it says and to whom. ``subject`` and ``body`` are
+    the defaults; ``subjects`` and ``bodies`` by language code (:func:`language_code`) go to the
+    registrants of that language. Raises :class:`MessageError` for a subject that is blank,
+    longer than :data:`MAX_SUBJECT` or holds control characters, or an unknown language code."""
+    subject = _subject(subject)
     by_language = {language_code(code): text for code, text in (bodies or {}).items()}
+    titled = {language_code(code): _subject(text) for code, text in (subjects or {}).items()}
     said: list[Any] = [session_id, subject, body, audience.value, essential]
-    if by_language:  # a message without them keeps the id it always had
-        said.append(sorted(by_language.items()))
+    if by_language or titled:  # a message without them keeps the id it always had
+        said += [sorted(by_language.items()), sorted(titled.items())]
     digest = hashlib.sha256(json.dumps(said).encode()).hexdigest()[:32]
     return Message(
         message_id=digest,
         session_id=session_id,
         subject=subject,
+        subjects=titled,
         body=body,
         bodies=by_language,
         audience=audience,
         essential=essential,
         created_at=now,
     )
+
+
+def _subject(text: str) -> str:
+    subject = text.strip()
+    if not subject or len(subject) > MAX_SUBJECT or not subject.isprintable():
+        raise MessageError(f"the subject must be one line of 1 to {MAX_SUBJECT} characters")
+    return subject
 
 
 def recipients(table_name: str, message: Message) -> list[Registration]:

@@ -148,7 +148,8 @@ def test_bad_input_is_refused_and_nothing_sent(
 ) -> None:
     path = tmp_path / "bad.txt"
     path.write_bytes(content)
-    assert kbs(data_dir, SID, "--subject", "S", "--body-file", str(path), *argv) == 2
+    subject = argv or ("--subject", "S")  # a bad subject replaces the good one
+    assert kbs(data_dir, SID, *subject, "--body-file", str(path)) == 2
     assert error in capsys.readouterr().err
     assert life.queued_batches() == []
     # Nothing stored either (a test may Scan; the product never does).
@@ -182,11 +183,14 @@ def test_each_recipient_gets_the_body_and_surroundings_of_their_language(
         (tmp_path / f"{name}.txt").write_text(text, "utf-8")
     argv = ["--body-file", str(tmp_path / "default.txt")]
     argv += [f"--body-file={code}={tmp_path / f'{code}.txt'}" for code in ("fr", "de")]
-    assert kbs(data_dir, SID, "--subject", "Room change", *argv) == 0
+    subjects = ("--subject", "Room change", "--subject", "fr=Changement de salle")
+    assert kbs(data_dir, SID, *subjects, *argv) == 0
     life.send_emails()
     assert recipients("message") == {email(1): 1, email(2): 1}
     by_person = {m["To"].addresses[0].addr_spec: m for m in sent_emails("message")}
 
+    assert by_person[email(1)]["Subject"] == "Changement de salle"
+    assert by_person[email(2)]["Subject"] == "Room change"
     french = part(by_person[email(1)], "text/plain") or ""
     assert "La salle devient la salle 2." in french and "Hall 2" not in french
     assert "Bonjour Buyer Nº1," in french
@@ -207,6 +211,7 @@ def test_each_recipient_gets_the_body_and_surroundings_of_their_language(
     # The bodies are stored with the message, by language.
     (item,) = table(TABLE_NAME).scan(FilterExpression=Attr("type").eq("message"))["Items"]
     assert item["bodies"] == {"fr": files["fr"], "de": files["de"]}
+    assert item["subjects"] == {"fr": "Changement de salle"}
 
 
 def test_an_english_body_is_the_default_when_no_other_is_given(
@@ -226,9 +231,9 @@ def test_an_english_body_is_the_default_when_no_other_is_given(
     [
         (("xx=fr.txt",), "unknown language code 'xx'"),
         (("fr-BE=fr.txt",), "unknown language code 'fr-BE'"),
-        (("fr=fr.txt", "fr=fr.txt"), "two bodies for fr"),
-        (("fr.txt", "fr.txt"), "two default bodies"),
-        (("fr=fr.txt",), "no default body"),
+        (("fr=fr.txt", "fr=fr.txt"), "--body-file given twice for fr"),
+        (("fr.txt", "fr.txt"), "two default --body-file values"),
+        (("fr=fr.txt",), "no default --body-file"),
     ],
 )
 def test_bad_language_bodies_are_refused_and_nothing_sent(
@@ -248,3 +253,12 @@ def test_bad_language_bodies_are_refused_and_nothing_sent(
     assert error in err and "nothing was sent" in err
     assert life.queued_batches() == []
     assert table(TABLE_NAME).scan(FilterExpression=Attr("type").eq("message"))["Items"] == []
+
+
+def test_a_subject_in_an_unknown_language_is_refused(
+    life: Lifecycle, data_dir: Path, body: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ("--subject", "S", "--subject", "eo=Saluton", "--body-file", str(body))
+    assert kbs(data_dir, SID, *argv) == 2
+    assert "unknown language code 'eo'" in capsys.readouterr().err
+    assert life.queued_batches() == []
