@@ -128,7 +128,9 @@ def transcript(token: QueryToken = None) -> Response[str]:
     settings = get_settings()
     email = record.address_of(token or "", settings=settings, now=_now())
     held = record.build(settings.table_name, email, now=_now())
-    cert = record.transcript(held, settings=settings, now=_now())
+    cert = record.transcript(
+        held, settings=settings, now=_now(), browser_language=_browser_language()
+    )
     url = verification.presigned(settings, cert.number)
     metrics.add_metric(name="TranscriptDownloads", unit=MetricUnit.Count, value=1)
     return Response(

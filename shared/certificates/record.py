@@ -159,16 +159,20 @@ def page(record: Record, transcript_url: str, *, browser_language: str | None = 
     )
 
 
-def transcript(record: Record, *, settings: Settings, now: datetime) -> Certificate:
+def transcript(
+    record: Record, *, settings: Settings, now: datetime, browser_language: str | None = None
+) -> Certificate:
     """A valid transcript of ``record``: the one already issued for exactly these sessions,
-    minutes and name, else a new number with its PDF in the bucket. ``NoRecordError`` when
-    nothing was attended."""
+    minutes, name and language, else a new number with its PDF in the bucket. Its language is
+    the record's, else ``browser_language``, else English (as :func:`page`). ``NoRecordError``
+    when nothing was attended."""
     if not record.attended:
         raise NoRecordError("no attended session")
     lines = tuple(a.line for a in record.attended)
+    language = resolve(record.language or browser_language)
     stated = [record.name, record.organisation, [list(vars(x).values()) for x in lines]]
-    if resolve(record.language) != ENGLISH:
-        stated.append(resolve(record.language))  # English keeps the digests issued before
+    if language != ENGLISH:
+        stated.append(language)  # English keeps the digests issued before
     fingerprint = hashlib.sha256(json.dumps(stated).encode()).hexdigest()
     for cert in store.person_certificates(settings.table_name, record.email):
         valid = cert.kind == store.TRANSCRIPT and cert.status == store.VALID
@@ -186,7 +190,7 @@ def transcript(record: Record, *, settings: Settings, now: datetime) -> Certific
         sessions=lines,
         fingerprint=fingerprint,
         expiration=attendance.record_expiration(last, settings.record_retention_years),
-        language=resolve(record.language),
+        language=language,
     )
     verify_url = links.verification_url(settings.public_base_url, cert.number)
     document = pdf.transcript_pdf(cert, series=SERIES, verify_url=verify_url)

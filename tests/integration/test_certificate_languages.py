@@ -81,8 +81,8 @@ def pdf_text(number: str) -> str:
     return " ".join(" ".join(p.extract_text() for p in pages).split())  # lines wrap
 
 
-def get(path: str, *, query: str = "", accept_language: str = "") -> tuple[int, str]:
-    """``GET path`` through the certificate_pages function, as a browser would ask."""
+def call(path: str, query: str, accept_language: str) -> dict[str, Any]:
+    """``GET path?query`` through the certificate_pages function, as a browser would ask."""
     event: dict[str, Any] = copy.deepcopy(load_event("api/get-material.json"))
     event |= {"rawPath": path, "rawQueryString": query, "routeKey": "$default"}
     event.pop("pathParameters", None)
@@ -90,7 +90,13 @@ def get(path: str, *, query: str = "", accept_language: str = "") -> tuple[int, 
     event["requestContext"]["http"]["path"] = path
     event["requestContext"]["timeEpoch"] = int(AFTER.timestamp() * 1000)
     event["headers"] |= {"accept": "text/html", "accept-language": accept_language}
-    result = handler_of(wiring.function("certificate_pages"))(event, Context())
+    result: dict[str, Any] = handler_of(wiring.function("certificate_pages"))(event, Context())
+    return result
+
+
+def get(path: str, *, query: str = "", accept_language: str = "") -> tuple[int, str]:
+    """The status and page of ``GET path?query``."""
+    result = call(path, query, accept_language)
     return result["statusCode"], result.get("body", "")
 
 
@@ -153,7 +159,7 @@ def record_query(email: str) -> str:
         (
             "pl",
             ("Moja historia", "1 grudnia 2026", "Godziny CPD", "Zaświadczenie",
-             "Łącznie: 88 minut obecności, 1,25 godzin CPD"),
+             "Łącznie: 88 min obecności, 1,25 godz. CPD"),
         ),
     ],
 )  # fmt: skip
@@ -175,3 +181,28 @@ def test_my_record_and_its_transcript_are_in_the_registrants_language(
     text = pdf_text(transcript.number)
     heading = {"de": "Teilnahmeübersicht", "pl": "Wykaz uczestnictwa"}[language]
     assert heading in text and "1,25" in text and "Transcript" not in text
+
+
+def test_without_a_registration_my_record_follows_the_browser(aws: None) -> None:
+    issue_all("de")
+    short_stay = "stefan.ionescu@example.ro"  # 30 minutes: attended, no certificate
+    query = record_query(short_stay)
+    registration = person(short_stay, "de")
+    clients.table(TABLE_NAME).delete_item(
+        Key={k: registration_item(registration)[k] for k in ("PK", "SK")}
+    )  # expired: only the attendance is kept
+    status, page = get("/record", query=query, accept_language="sv-SE,sv;q=0.9")
+    assert status == 200 and '<html lang="sv">' in page
+    assert "Min översikt" in page and "1 december 2026" in page and "0,5" in page
+    assert "Meine Teilnahmen" not in page
+
+    event_status, headers = transcript_of(query, accept_language="sv")
+    assert event_status == 302
+    cert = store.get_certificate(TABLE_NAME, headers["X-KBS-Transcript"])
+    assert cert is not None and cert.language == "sv"
+    assert "Sammanställning av närvaro" in pdf_text(cert.number)
+
+
+def transcript_of(query: str, *, accept_language: str) -> tuple[int, dict[str, str]]:
+    result = call("/record/transcript", query, accept_language)
+    return result["statusCode"], result.get("headers", {})
