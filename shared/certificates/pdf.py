@@ -60,7 +60,8 @@ def certificate_pdf(cert: Certificate, *, series: str, verify_url: str) -> bytes
 
 def transcript_pdf(cert: Certificate, *, series: str, verify_url: str) -> bytes:
     """A transcript (kind transcript), in ``cert.language``: every session it covers with its
-    date and minutes, the totals, the number and the verification URL with its QR code."""
+    date (:func:`shared.certificates.wording.medium_date`) and minutes, the totals, the number
+    and the verification URL with its QR code."""
     _ = wording.speaker(cert.language)
     heading = _(wording.TRANSCRIPT_HEADING)
     pdf = _document(f"{heading} {cert.number}", cert.language)
@@ -72,7 +73,7 @@ def transcript_pdf(cert: Certificate, *, series: str, verify_url: str) -> bytes:
     if cert.organisation:
         _centred(pdf, cert.organisation, 12)
     pdf.ln(6)
-    widths = (30, 110, 25, 25)
+    widths = (34, 106, 25, 25)  # the date column fits the widest medium date (ca, 31 mm)
     columns = (_("Date"), _("Session"), _("Minutes"), _("CPD hours"))
     pdf.set_font(FONT, "B", 10)
     for width, text in zip(widths, columns, strict=True):
@@ -86,7 +87,7 @@ def transcript_pdf(cert: Certificate, *, series: str, verify_url: str) -> bytes:
         if pdf.get_y() > 230:
             pdf.add_page()
         row = (
-            line.date,
+            wording.medium_date(line.date, language),
             line.title,
             str(line.minutes),
             wording.hours(cpd_hours(line.minutes), language),

@@ -50,6 +50,19 @@ def long_date(iso: str, language: str | None = None) -> str:
     return str(format_date(day, format="long", locale=code))
 
 
+def medium_date(iso: str, language: str | None = None) -> str:
+    """An ISO date as a transcript's table writes it: ``12 Mar 2026`` (English), ``12.03.2026``
+    (German), ``12 de març 2026`` (Catalan): Babel's ``medium`` format, at most 31 mm wide in
+    10 pt DejaVu Sans. Raises ``ValueError`` for a date that is not ISO."""
+    day = date.fromisoformat(iso)
+    code = resolve(language)
+    if code == ENGLISH:
+        return f"{day.day} {day:%b %Y}"
+    from babel.dates import format_date
+
+    return str(format_date(day, format="medium", locale=code))
+
+
 def hours(value: Decimal | int, language: str | None = None) -> str:
     """CPD hours as the locale writes a decimal: ``1.25`` (English), ``1,25`` (German)."""
     code = resolve(language)

@@ -179,8 +179,11 @@ def test_my_record_and_its_transcript_are_in_the_registrants_language(
     transcript = record.transcript(held, settings=get_settings(), now=AFTER)
     assert transcript.language == language
     text = pdf_text(transcript.number)
-    heading = {"de": "Teilnahmeübersicht", "pl": "Wykaz uczestnictwa"}[language]
-    assert heading in text and "1,25" in text and "Transcript" not in text
+    heading, day = {
+        "de": ("Teilnahmeübersicht", "01.12.2026"),
+        "pl": ("Wykaz uczestnictwa", "1 gru 2026"),
+    }[language]
+    assert heading in text and day in text and "1,25" in text and "Transcript" not in text
 
 
 def test_without_a_registration_my_record_follows_the_browser(aws: None) -> None:
