@@ -1,10 +1,12 @@
 """Certificate pages: public verification of a number, the holder's download by the signed link
 in their email, and "My record" with its transcript by the signed link in every email.
 
-``GET /certificates/{number}`` is public (HTML, or JSON on ``Accept: application/json``): an
-unknown number is a 404, and there is no listing. ``GET /certificates/{number}/download``,
-``GET /record`` and ``GET /record/transcript`` need their token; whatever is wrong with it is
-the same 403. Downloads are a 302 to a presigned URL valid five minutes.
+``GET /certificates/{number}`` is public (HTML in the browser's ``Accept-Language``, or JSON on
+``Accept: application/json``): an unknown number is a 404, and there is no listing. "My record"
+is in the registrant's language (their latest registration's), else the browser's.
+``GET /certificates/{number}/download``, ``GET /record`` and ``GET /record/transcript`` need
+their token; whatever is wrong with it is the same 403. Downloads are a 302 to a presigned URL
+valid five minutes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.certificates import record, verification
+from shared.i18n import languages
 from shared.platform.observability import logger, metrics
 from shared.platform.settings import get_settings
 from shared.web import contract, links, pages
@@ -65,7 +68,8 @@ def verify(number: PathId) -> Response[str]:
     cert = verification.find(get_settings().table_name, number)
     metrics.add_metric(name="CertificateVerifications", unit=MetricUnit.Count, value=1)
     if wants_html(app.current_event):
-        return html_response(200, verification.page(cert), {"Cache-Control": "no-store"})
+        page = verification.page(cert, _browser_language())
+        return html_response(200, page, {"Cache-Control": "no-store", "Vary": "Accept-Language"})
     return json_response(200, verification.public_view(cert), {"Cache-Control": "no-store"})
 
 
@@ -93,7 +97,8 @@ def my_record(token: QueryToken = None) -> Response[str]:
     transcript_url = f"{base}{links.RECORD_PATH}/transcript?token={token}"
     metrics.add_metric(name="RecordViews", unit=MetricUnit.Count, value=1)
     if wants_html(app.current_event):
-        return html_response(200, record.page(held, transcript_url), PRIVATE)
+        page = record.page(held, transcript_url, browser_language=_browser_language())
+        return html_response(200, page, PRIVATE)
     body = {
         "name": held.name,
         "minutes": held.minutes,
@@ -123,7 +128,9 @@ def transcript(token: QueryToken = None) -> Response[str]:
     settings = get_settings()
     email = record.address_of(token or "", settings=settings, now=_now())
     held = record.build(settings.table_name, email, now=_now())
-    cert = record.transcript(held, settings=settings, now=_now())
+    cert = record.transcript(
+        held, settings=settings, now=_now(), browser_language=_browser_language()
+    )
     url = verification.presigned(settings, cert.number)
     metrics.add_metric(name="TranscriptDownloads", unit=MetricUnit.Count, value=1)
     return Response(
@@ -162,6 +169,11 @@ handler = http_handler(app)
 
 def _now() -> datetime:
     return request_time(app.current_event)
+
+
+def _browser_language() -> str:
+    """The visitor's language by ``Accept-Language`` (English when none is supported)."""
+    return languages.from_accept_language(app.current_event.headers.get("accept-language"))
 
 
 def _notice(notice: pages.Notice, headers: dict[str, str] | None = None) -> Response:

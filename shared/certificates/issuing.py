@@ -21,8 +21,9 @@ from email.message import EmailMessage
 from typing import Any
 
 from shared.attendance.store import get_attendance, record_expiration, threshold_minutes
-from shared.certificates import pdf, record_link, store
+from shared.certificates import emails, pdf, record_link, store
 from shared.certificates.store import Certificate, SessionLine
+from shared.i18n.languages import resolve
 from shared.mail import sending, templates, unsubscribe
 from shared.platform.clients import client
 from shared.platform.observability import logger
@@ -101,9 +102,15 @@ def issue(
             organisation=registration.organisation,
             issued_at=now,
             sessions=(
-                SessionLine(session.session_id, session.title, local_date(session), minutes),
+                SessionLine(
+                    session.session_id,
+                    session.title_in(registration.language),
+                    local_date(session),
+                    minutes,
+                ),
             ),
             expiration=expiration,
+            language=resolve(registration.language),
         )
         store.put_certificate(table_name, cert)
     deliver(cert, session, settings=settings, now=now, send_key=f"certificate#{cert.number}")
@@ -134,8 +141,9 @@ def certificate_message(
     settings: Settings,
     now: datetime,
 ) -> EmailMessage:
-    """The ``certificate`` email: the signed download link and the verification URL, with the
-    holder's unsubscribe, "My record" and "your data" links while their registration is kept."""
+    """The ``certificate`` email in the certificate's language: the signed download link and the
+    verification URL, with the holder's unsubscribe, "My record" and "your data" links while
+    their registration is kept."""
     verify_url = links.verification_url(settings.public_base_url, cert.number)
     download = links.certificate_download_url(
         settings.public_base_url,
@@ -145,13 +153,8 @@ def certificate_message(
         expires_at=datetime.fromtimestamp(cert.expiration, UTC),
         key=signing_keys(settings)[0],
     )
-    content = templates.certificate_issued(
-        cert.name,
-        session.title,
-        templates.session_time(session),
-        download_url=download,
-        verify_url=verify_url,
-        cpd_hours=str(cert.cpd_hours),
+    content = emails.certificate_issued(
+        cert, session, registration, download_url=download, verify_url=verify_url
     )
     extra: dict[str, Any] = {}
     if registration is not None:

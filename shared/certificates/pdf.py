@@ -9,10 +9,11 @@ a handler's cold start does not pay for them.
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shared.certificates import wording
 from shared.certificates.store import Certificate
 
 if TYPE_CHECKING:
@@ -20,92 +21,109 @@ if TYPE_CHECKING:
 
 FONTS = Path(__file__).parent / "fonts"
 FONT = "DejaVu"
-CPD_RULE = "CPD hours: minutes attended divided by 60, rounded down to the quarter hour."
+CPD_RULE = wording.CPD_RULE
+"""How CPD hours are counted (English; the PDF states it in the holder's language)."""
 
 
 def certificate_pdf(cert: Certificate, *, series: str, verify_url: str) -> bytes:
-    """The certificate of attendance of ``cert`` (kind certificate): series, holder's name as
-    registered, organisation, session title and date, minutes, CPD hours and how they are
-    counted, the number, and the verification URL with its QR code."""
-    pdf = _document(f"Certificate of attendance {cert.number}")
+    """The certificate of attendance of ``cert`` (kind certificate), in ``cert.language``: series,
+    holder's name as registered, organisation, session title (as stored: in the holder's
+    language when the programme gives it) and date in the locale's words, minutes, CPD hours and
+    how they are counted, the number, and the verification URL with its QR code."""
+    _ = wording.speaker(cert.language)
+    heading = _(wording.CERTIFICATE_HEADING)
+    pdf = _document(f"{heading} {cert.number}", cert.language)
     session = cert.session
     pdf.set_y(40)
     _centred(pdf, series, 14)
     pdf.ln(6)
-    _centred(pdf, "Certificate of attendance", 28, bold=True)
+    _centred(pdf, heading, 28, bold=True)
     pdf.ln(10)
-    _centred(pdf, "This certifies that", 12)
+    _centred(pdf, _("This certifies that"), 12)
     pdf.ln(2)
     _centred(pdf, cert.name, 24, bold=True)
     if cert.organisation:
         _centred(pdf, cert.organisation, 13)
     pdf.ln(6)
-    _centred(pdf, "attended the session", 12)
+    _centred(pdf, _("attended the session"), 12)
     pdf.ln(2)
     _centred(pdf, session.title, 17, bold=True)
-    _centred(pdf, long_date(session.date), 13)
+    _centred(pdf, wording.long_date(session.date, cert.language), 13)
     pdf.ln(8)
-    _centred(pdf, f"Minutes attended: {session.minutes}", 13)
-    _centred(pdf, f"CPD hours: {cert.cpd_hours}", 13, bold=True)
-    _centred(pdf, CPD_RULE, 9)
-    _footer(pdf, cert.number, verify_url)
+    _centred(pdf, _("Minutes attended: %(minutes)s", minutes=session.minutes), 13)
+    hours = wording.hours(cert.cpd_hours, cert.language)
+    _centred(pdf, _("CPD hours: %(hours)s", hours=hours), 13, bold=True)
+    _centred(pdf, _(CPD_RULE), 9)
+    _footer(pdf, cert.number, verify_url, _)
     return bytes(pdf.output())
 
 
 def transcript_pdf(cert: Certificate, *, series: str, verify_url: str) -> bytes:
-    """A transcript (kind transcript): every session it covers with its date and minutes, the
-    totals, the number and the verification URL with its QR code."""
-    pdf = _document(f"Transcript {cert.number}")
+    """A transcript (kind transcript), in ``cert.language``: every session it covers with its
+    date (:func:`shared.certificates.wording.medium_date`) and minutes, the totals, the number
+    and the verification URL with its QR code."""
+    _ = wording.speaker(cert.language)
+    heading = _(wording.TRANSCRIPT_HEADING)
+    pdf = _document(f"{heading} {cert.number}", cert.language)
     pdf.set_y(25)
     _centred(pdf, series, 14)
-    _centred(pdf, "Transcript of attendance", 24, bold=True)
+    _centred(pdf, heading, 24, bold=True)
     pdf.ln(4)
     _centred(pdf, cert.name, 18, bold=True)
     if cert.organisation:
         _centred(pdf, cert.organisation, 12)
     pdf.ln(6)
-    widths = (30, 110, 25, 25)
+    widths = (34, 106, 25, 25)  # the date column fits the widest medium date (ca, 31 mm)
+    columns = (_("Date"), _("Session"), _("Minutes"), _("CPD hours"))
     pdf.set_font(FONT, "B", 10)
-    for width, text in zip(widths, ("Date", "Session", "Minutes", "CPD hours"), strict=True):
-        pdf.cell(width, 8, text, border="B")
+    for width, text in zip(widths, columns, strict=True):
+        pdf.cell(width, 8, _fit(pdf, text, width), border="B")
     pdf.ln()
     pdf.set_font(FONT, "", 10)
     from shared.certificates.store import cpd_hours
 
+    language = cert.language
     for line in cert.sessions:
         if pdf.get_y() > 230:
             pdf.add_page()
-        row = (line.date, line.title, str(line.minutes), str(cpd_hours(line.minutes)))
+        row = (
+            wording.medium_date(line.date, language),
+            line.title,
+            str(line.minutes),
+            wording.hours(cpd_hours(line.minutes), language),
+        )
         for width, text in zip(widths, row, strict=True):
             pdf.cell(width, 7, _fit(pdf, text, width))
         pdf.ln()
     pdf.set_font(FONT, "B", 10)
     totals = (
         "",
-        f"{len(cert.sessions)} sessions",
+        _("Sessions attended: %(count)s", count=len(cert.sessions)),
         str(cert.minutes),
-        str(sum(cpd_hours(s.minutes) for s in cert.sessions)),
+        wording.hours(sum(cpd_hours(s.minutes) for s in cert.sessions), language),
     )
     for width, text in zip(widths, totals, strict=True):
         pdf.cell(width, 8, text, border="T")
     pdf.ln(10)
     pdf.set_font(FONT, "", 9)
-    pdf.multi_cell(0, 5, CPD_RULE + " Each session's hours are rounded on their own.")
-    _footer(pdf, cert.number, verify_url)
+    pdf.multi_cell(0, 5, f"{_(CPD_RULE)} {_(wording.PER_SESSION_RULE)}")
+    _footer(pdf, cert.number, verify_url, _)
     return bytes(pdf.output())
 
 
-def long_date(iso: str) -> str:
-    """``2026-03-12`` -> ``12 March 2026``."""
-    day = date.fromisoformat(iso)
-    return f"{day.day} {day:%B %Y}"
+def long_date(iso: str, language: str | None = None) -> str:
+    """``2026-03-12`` -> ``12 March 2026`` (:func:`shared.certificates.wording.long_date`)."""
+    return wording.long_date(iso, language)
 
 
-def _document(title: str) -> FPDF:
+def _document(title: str, language: str) -> FPDF:
     from fpdf import FPDF
+
+    from shared.i18n.languages import resolve
 
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_title(title)
+    pdf.set_lang(resolve(language))
     pdf.set_creator("kbs")
     pdf.set_auto_page_break(auto=False)
     pdf.add_font(FONT, "", str(FONTS / "DejaVuSans.ttf"))
@@ -129,7 +147,7 @@ def _fit(pdf: FPDF, text: str, width: float) -> str:
     return text
 
 
-def _footer(pdf: FPDF, number: str, verify_url: str) -> None:
+def _footer(pdf: FPDF, number: str, verify_url: str, _: Callable[..., str]) -> None:
     """The number and the verification URL at the foot, its QR code at the right."""
     import segno
 
@@ -144,7 +162,8 @@ def _footer(pdf: FPDF, number: str, verify_url: str) -> None:
                 pdf.rect(165 - size / 2 + x * module, top + y * module, module, module, style="F")
     pdf.set_xy(20, top + 4)
     pdf.set_font(FONT, "B", 11)
-    pdf.cell(120, 6, f"Certificate number: {number}")
+    pdf.cell(120, 6, _("Certificate number: %(number)s", number=number))
     pdf.set_xy(20, top + 12)
     pdf.set_font(FONT, "", 9)
-    pdf.multi_cell(120, 4.5, f"Verify this document at\n{verify_url}")
+    verify = _("Verify this document at")
+    pdf.multi_cell(120, 4.5, f"{verify}\n{verify_url}")

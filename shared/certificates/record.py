@@ -21,8 +21,9 @@ from datetime import datetime
 from typing import Any
 
 from shared.attendance import store as attendance
-from shared.certificates import pdf, store
+from shared.certificates import pdf, store, wording
 from shared.certificates.store import Certificate, SessionLine
+from shared.i18n.languages import ENGLISH, resolve
 from shared.mail.templates import SERIES
 from shared.platform.clients import client
 from shared.platform.rendering import render
@@ -54,6 +55,9 @@ class Record:
     """Every attended session, by date."""
     registrations: list[tuple[str, str, str]]
     """Current places: (title, ISO date, status)."""
+    language: str = ""
+    """The language of the person's latest registration (else of their latest certificate);
+    empty when neither is held: the page then follows the browser (:func:`page`)."""
 
     @property
     def minutes(self) -> int:
@@ -78,8 +82,15 @@ def address_of(token: str, *, settings: Settings, now: datetime) -> str:
 
 
 def build(table_name: str, email: str, *, now: datetime) -> Record:
-    """Everything "My record" shows about ``email``."""
+    """Everything "My record" shows about ``email``, session titles in their language (the
+    latest registration's, else the latest certificate's)."""
     certificates = store.person_certificates(table_name, email)
+    registrations = sorted(
+        registrant_registrations(table_name, email), key=lambda r: r.registered_at
+    )
+    language = registrations[-1].language if registrations else ""
+    if not language and certificates:
+        language = certificates[-1].language
     by_session = {
         c.session.session_id: c
         for c in certificates
@@ -95,11 +106,12 @@ def build(table_name: str, email: str, *, now: datetime) -> Record:
             continue
         from shared.certificates.issuing import local_date
 
-        line = SessionLine(session.session_id, session.title, local_date(session), held.minutes)
+        title = session.title_in(language)
+        line = SessionLine(session.session_id, title, local_date(session), held.minutes)
         attended.append(Line(line, by_session.get(session.session_id)))
     attended.sort(key=lambda a: a.line.date)
     name, organisation, current = "", "", []
-    for registration in registrant_registrations(table_name, email):
+    for registration in registrations:
         name, organisation = registration.full_name, registration.organisation
         try:
             session = get_session(table_name, registration.session_id).session
@@ -111,40 +123,57 @@ def build(table_name: str, email: str, *, now: datetime) -> Record:
         )
         if held_place and session.status is not SessionStatus.CANCELLED and session.end > now:
             current.append(
-                (session.title, session.start.date().isoformat(), str(registration.status))
+                (
+                    session.title_in(language),
+                    session.start.date().isoformat(),
+                    str(registration.status),
+                )
             )
     if not name and certificates:
         name, organisation = certificates[-1].name, certificates[-1].organisation
-    return Record(normalise_email(email), name, organisation, attended, current)
+    return Record(normalise_email(email), name, organisation, attended, current, language)
 
 
-def page(record: Record, transcript_url: str) -> str:
+def page(record: Record, transcript_url: str, *, browser_language: str | None = None) -> str:
+    """The "My record" page (HTML) in the record's language, else ``browser_language`` (the
+    ``Accept-Language`` choice, :func:`shared.i18n.languages.from_accept_language`), else
+    English; dates in the locale's words, CPD hours as the locale writes decimals."""
+    language = resolve(record.language or browser_language)
+    _ = wording.speaker(language)
     by_year: dict[str, list[Line]] = {}
     for line in record.attended:
         by_year.setdefault(line.line.date[:4], []).append(line)
     return render(
         "shared.web",
         "record.html",
-        title="My record",
+        title=_("My record"),
+        lang=language,
+        _=_,
         record=record,
         by_year=by_year,
-        cpd=store.cpd_hours,
+        cpd=lambda minutes: wording.hours(store.cpd_hours(minutes), language),
+        hours=wording.hours(record.cpd_hours, language),
+        day=lambda iso: wording.long_date(iso, language),
+        status=lambda value: _(wording.STATUSES[value]) if value in wording.STATUSES else value,
         transcript_url=transcript_url,
     )
 
 
-def transcript(record: Record, *, settings: Settings, now: datetime) -> Certificate:
+def transcript(
+    record: Record, *, settings: Settings, now: datetime, browser_language: str | None = None
+) -> Certificate:
     """A valid transcript of ``record``: the one already issued for exactly these sessions,
-    minutes and name, else a new number with its PDF in the bucket. ``NoRecordError`` when
-    nothing was attended."""
+    minutes, name and language, else a new number with its PDF in the bucket. Its language is
+    the record's, else ``browser_language``, else English (as :func:`page`). ``NoRecordError``
+    when nothing was attended."""
     if not record.attended:
         raise NoRecordError("no attended session")
     lines = tuple(a.line for a in record.attended)
-    fingerprint = hashlib.sha256(
-        json.dumps(
-            [record.name, record.organisation, [list(vars(x).values()) for x in lines]]
-        ).encode()
-    ).hexdigest()
+    language = resolve(record.language or browser_language)
+    stated = [record.name, record.organisation, [list(vars(x).values()) for x in lines]]
+    if language != ENGLISH:
+        stated.append(language)  # English keeps the digests issued before
+    fingerprint = hashlib.sha256(json.dumps(stated).encode()).hexdigest()
     for cert in store.person_certificates(settings.table_name, record.email):
         valid = cert.kind == store.TRANSCRIPT and cert.status == store.VALID
         if valid and cert.fingerprint == fingerprint:
@@ -161,6 +190,7 @@ def transcript(record: Record, *, settings: Settings, now: datetime) -> Certific
         sessions=lines,
         fingerprint=fingerprint,
         expiration=attendance.record_expiration(last, settings.record_retention_years),
+        language=language,
     )
     verify_url = links.verification_url(settings.public_base_url, cert.number)
     document = pdf.transcript_pdf(cert, series=SERIES, verify_url=verify_url)

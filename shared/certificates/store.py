@@ -73,6 +73,9 @@ class Certificate:
     """A transcript's digest of what it states (so an unchanged record reuses it)."""
     expiration: int = 0
     """TTL (Unix seconds): the record retention after the last session it covers."""
+    language: str = ""
+    """The holder's language (:mod:`shared.i18n.languages`) its PDF and email are written in;
+    empty (English) for those issued before languages were recorded."""
 
     @property
     def minutes(self) -> int:
@@ -153,6 +156,7 @@ def _item(cert: Certificate) -> dict[str, Any]:
             "reason": cert.reason,
             "replaced_by": cert.replaced_by,
             "fingerprint": cert.fingerprint,
+            "language": cert.language,
         }
     )
     if cert.kind == CERTIFICATE and cert.issued_at:
@@ -183,6 +187,7 @@ def _from_item(item: dict[str, Any]) -> Certificate:
         changed_at=when("changed_at"),
         fingerprint=str(item.get("fingerprint", "")),
         expiration=int(item.get("expiration", 0)),
+        language=str(item.get("language", "")),
     )
 
 

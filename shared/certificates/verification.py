@@ -12,11 +12,14 @@ there is no listing.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from shared.certificates import store
-from shared.certificates.pdf import long_date
+from shared.certificates import store, wording
 from shared.certificates.store import Certificate
+from shared.i18n.catalogs import N_
+from shared.i18n.languages import resolve
+from shared.mail.templates import SERIES
 from shared.platform.clients import client
 from shared.platform.rendering import render
 from shared.platform.secrets import signing_keys
@@ -24,7 +27,14 @@ from shared.platform.settings import Settings
 from shared.web import links
 
 PRESIGNED_SECONDS = 300
-WITHDRAWN_MESSAGE = "This certificate was withdrawn at the holder's request."
+CERTIFICATE = wording.CERTIFICATE_HEADING
+WITHDRAWN_MESSAGE = N_("This certificate was withdrawn at the holder's request.")
+REASONS = {
+    "replaced": N_("replaced"),
+    "attendance corrected": N_("attendance corrected"),
+    "revoked by the organisers": N_("revoked by the organisers"),
+}
+"""The categories of a revocation (:func:`reason_category`), as the page words them."""
 
 
 class UnknownCertificateError(LookupError):
@@ -80,17 +90,31 @@ def public_view(cert: Certificate) -> dict[str, Any]:
     return view
 
 
-def page(cert: Certificate) -> str:
-    """The verification page (HTML) of ``cert``."""
+def page(cert: Certificate, language: str | None = None) -> str:
+    """The verification page (HTML) of ``cert`` in ``language`` (the visitor's, from
+    ``Accept-Language``: :func:`shared.i18n.languages.from_accept_language`; English when
+    unsupported). What the document states (holder, titles) is shown as it states it."""
+    language = resolve(language)
+    _ = wording.speaker(language)
     view = public_view(cert)
-    title = "Transcript" if cert.kind == store.TRANSCRIPT else "Certificate of attendance"
+    heading = wording.TRANSCRIPT_HEADING if cert.kind == store.TRANSCRIPT else CERTIFICATE
+    title = _(heading)
+    sessions = view.get("sessions", [])
+    revoked = view.get("revoked") or {}
     return render(
         "shared.web",
         "verify.html",
         title=f"{title} {cert.number}",
+        lang=language,
+        _=_,
+        series=SERIES,
         heading=title,
         view=view,
-        dates=[long_date(s["date"]) for s in view.get("sessions", [])],
+        withdrawn=_(WITHDRAWN_MESSAGE),
+        reason=_(REASONS.get(revoked.get("reason", ""), revoked.get("reason", ""))),
+        dates=[wording.long_date(s["date"], language) for s in sessions],
+        hours=[wording.hours(store.cpd_hours(s["minutes"]), language) for s in sessions],
+        total=wording.hours(Decimal(view.get("cpd_hours", "0")), language),
     )
 
 

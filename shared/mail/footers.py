@@ -36,12 +36,14 @@ def with_privacy_link(content: EmailContent, url: str) -> EmailContent:
     return _with_footer(content, _(PRIVACY_LABEL), url, link=_("Your data"), rule=False)
 
 
-RECORD_LABEL = "Your attendance, certificates and CPD hours across the series:"
+RECORD_LABEL = N_("Your attendance, certificates and CPD hours across the series:")
 
 
 def with_record_link(content: EmailContent, url: str) -> EmailContent:
-    """``content`` with the "My record" link (:mod:`shared.certificates.record`) in its footer."""
-    return _with_footer(content, RECORD_LABEL, url, link="My record", rule=False)
+    """``content`` with the "My record" link (:mod:`shared.certificates.record`) in its footer,
+    in its language."""
+    _ = catalog(content.language).gettext
+    return _with_footer(content, _(RECORD_LABEL), url, link=_("My record"), rule=False)
 
 
 def _with_footer(

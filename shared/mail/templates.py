@@ -351,23 +351,6 @@ def materials_available(
     )
 
 
-def organiser_message(
-    registration: Registration, session: Session, subject: str, body: str
-) -> EmailContent:
-    """An organiser's message about ``session`` (``kbs message``): ``body`` is plain text,
-    its paragraphs (split at blank lines) escaped like every value."""
-    paragraphs = [" ".join(p.split()) for p in body.replace("\r\n", "\n").split("\n\n")]
-    return _render(
-        registration,
-        subject,
-        [
-            f"A message from the organisers of the {SERIES} about your session:",
-            _session(registration, session),
-            *(p for p in paragraphs if p),
-        ],
-    )
-
-
 def material_rejected(key: str, reason: str, quarantine_key: str) -> EmailContent:
     """To the organisers (in English): an upload was not accepted, why, and where it was
     moved."""
@@ -383,26 +366,6 @@ def material_rejected(key: str, reason: str, quarantine_key: str) -> EmailConten
         ],
         translations=catalog(None),
         language="en",
-    )
-
-
-def certificate_issued(
-    name: str, title: str, when: str, *, download_url: str, verify_url: str, cpd_hours: str
-) -> EmailContent:
-    """A certificate of attendance: the session, its CPD hours, the holder's download link and
-    the public verification URL (:mod:`shared.certificates.issuing`). In English for now."""
-    return render_blocks(
-        f"Your certificate of attendance: {title}",
-        f"Dear {name},",
-        translations=catalog(None),
-        language="en",
-        blocks=[
-            f"Thank you for attending the following session of the {SERIES}:",
-            SessionBlock(title, when),
-            f"Your certificate of attendance states {cpd_hours} CPD hours.",
-            Link("Download your certificate (PDF):", download_url, "Download the certificate"),
-            Link("Anyone can check that it is genuine at:", verify_url, "Verify the certificate"),
-        ],
     )
 
 

@@ -1,6 +1,7 @@
 """Organisers' messages to a session's people (``kbs message``), through the notice path.
 
-A message (subject, plain-text body, audience, essential or not) is stored in the table under
+A message (subject, plain-text body, optionally a subject and a body per language, audience,
+essential or not) is stored in the table under
 its id, a SHA-256 digest of all of them and the session (``PK=MESSAGE#{id}``,
 :mod:`shared.platform.keys`), so the same message sent twice is one message. Its recipients are
 chosen here (:func:`recipients`) and enqueued in batches of 50 on the email queue
@@ -10,12 +11,17 @@ body from the table. Each email goes out once per (message, registration)
 twice. Suppression applies as for any email: a message is a notice (unsubscribes stop it) unless
 ``essential`` (about the session itself: a changed link, a room change), which only bounces and
 complaints stop (:mod:`shared.mail.suppression`).
+
+Each recipient is written to in their registration's language (:mod:`shared.notices.message_email`):
+the greeting, the framing and the footers are translated, and the subject and the body are the
+ones given for their language, else the defaults.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +30,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from shared.attendance.store import session_attendance
+from shared.i18n.languages import SUPPORTED, resolve
 from shared.notices.fanout import FanOut, enqueue
 from shared.notices.kinds import MAX_RECIPIENTS, EmailBatch, NoticeKind
 from shared.platform import keys
@@ -56,10 +63,25 @@ class Message(BaseModel):
     message_id: str
     session_id: str
     subject: Annotated[str, Field(min_length=1, max_length=MAX_SUBJECT)]
+    """The default subject: for every recipient whose language has none in ``subjects``."""
+    subjects: dict[str, str] = Field(default_factory=dict)
+    """Subjects by language code, as ``bodies``."""
     body: str
+    """The default body: for every recipient whose language has none in ``bodies``."""
+    bodies: dict[str, str] = Field(default_factory=dict)
+    """Bodies by language code (:data:`shared.i18n.languages.SUPPORTED`), e.g. ``{"fr": ...}``."""
     audience: Audience
     essential: bool = False
     created_at: AwareDatetime
+
+    def subject_for(self, language: str | None) -> str:
+        """The subject for a registrant's ``language`` tag, else the default subject."""
+        return self.subjects.get(resolve(language)) or self.subject
+
+    def body_for(self, language: str | None) -> str:
+        """The body for a registrant's ``language`` tag (``fr-BE`` -> the ``fr`` body), else
+        the default body."""
+        return self.bodies.get(resolve(language)) or self.body
 
     @property
     def kind(self) -> NoticeKind:
@@ -82,6 +104,18 @@ def read_body(path: Path) -> str:
     return text
 
 
+def language_code(text: str) -> str:
+    """A per-language body's language code, lower-cased: one of
+    :data:`shared.i18n.languages.SUPPORTED`. Raises :class:`MessageError` for any other (a
+    regional tag such as ``fr-BE`` too: a body is for every registrant of its language)."""
+    code = text.strip().lower()
+    if code not in SUPPORTED:
+        raise MessageError(
+            f"unknown language code {text!r}: use one of {', '.join(SUPPORTED)}; nothing was sent"
+        )
+    return code
+
+
 def compose(
     session_id: str,
     subject: str,
@@ -90,24 +124,38 @@ def compose(
     *,
     essential: bool,
     now: datetime,
+    bodies: Mapping[str, str] | None = None,
+    subjects: Mapping[str, str] | None = None,
 ) -> Message:
-    """The message, its id a digest of what it says and to whom. Raises :class:`MessageError`
-    for a subject that is blank, longer than :data:`MAX_SUBJECT` or holds control characters."""
-    subject = subject.strip()
-    if not subject or len(subject) > MAX_SUBJECT or not subject.isprintable():
-        raise MessageError(f"the subject must be one line of 1 to {MAX_SUBJECT} characters")
-    digest = hashlib.sha256(
-        json.dumps([session_id, subject, body, audience.value, essential]).encode()
-    ).hexdigest()[:32]
+    """The message, its id a digest of what it says and to whom. ``subject`` and ``body`` are
+    the defaults; ``subjects`` and ``bodies`` by language code (:func:`language_code`) go to the
+    registrants of that language. Raises :class:`MessageError` for a subject that is blank,
+    longer than :data:`MAX_SUBJECT` or holds control characters, or an unknown language code."""
+    subject = _subject(subject)
+    by_language = {language_code(code): text for code, text in (bodies or {}).items()}
+    titled = {language_code(code): _subject(text) for code, text in (subjects or {}).items()}
+    said: list[Any] = [session_id, subject, body, audience.value, essential]
+    if by_language or titled:  # a message without them keeps the id it always had
+        said += [sorted(by_language.items()), sorted(titled.items())]
+    digest = hashlib.sha256(json.dumps(said).encode()).hexdigest()[:32]
     return Message(
         message_id=digest,
         session_id=session_id,
         subject=subject,
+        subjects=titled,
         body=body,
+        bodies=by_language,
         audience=audience,
         essential=essential,
         created_at=now,
     )
+
+
+def _subject(text: str) -> str:
+    subject = text.strip()
+    if not subject or len(subject) > MAX_SUBJECT or not subject.isprintable():
+        raise MessageError(f"the subject must be one line of 1 to {MAX_SUBJECT} characters")
+    return subject
 
 
 def recipients(table_name: str, message: Message) -> list[Registration]:

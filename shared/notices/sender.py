@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from shared.certificates import record_link
 from shared.mail import ics, sending, suppression, templates, unsubscribe
 from shared.materials import library
-from shared.notices import messages
+from shared.notices import message_email, messages
 from shared.notices.kinds import (
     MESSAGES,
     SPECS,
@@ -173,7 +173,7 @@ def render(
         recipient=registration.email,
         recipient_name=registration.full_name,
         content=(
-            templates.organiser_message(registration, session, message.subject, message.body)
+            message_email.organiser_message(registration, session, message)
             if message is not None
             else _content(batch, registration, session, settings, files, calendar=bool(calendar))
         ),

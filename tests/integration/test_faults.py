@@ -12,7 +12,6 @@ from shared.mail import sending
 from shared.platform.clients import client, table
 from shared.platform.events import MAX_ATTEMPTS
 from tests.conftest import TABLE_NAME
-from tests.support import sent_emails
 from tests.integration.fault_harness import (
     POLICY,
     VISIBILITY_SECONDS,
@@ -22,6 +21,7 @@ from tests.integration.fault_harness import (
     client_error,
     fail_calls,
 )
+from tests.support import sent_emails
 
 REGISTRANTS = [f"buyer.{n}@authority.example.eu" for n in range(12)]  # two batches
 

@@ -148,7 +148,8 @@ def test_bad_input_is_refused_and_nothing_sent(
 ) -> None:
     path = tmp_path / "bad.txt"
     path.write_bytes(content)
-    assert kbs(data_dir, SID, "--subject", "S", "--body-file", str(path), *argv) == 2
+    subject = argv or ("--subject", "S")  # a bad subject replaces the good one
+    assert kbs(data_dir, SID, *subject, "--body-file", str(path)) == 2
     assert error in capsys.readouterr().err
     assert life.queued_batches() == []
     # Nothing stored either (a test may Scan; the product never does).
@@ -164,4 +165,100 @@ def test_unknown_session_and_audience(
         kbs(data_dir, SID, "--subject", "S", "--body-file", str(body), "--to", "everyone")
     assert exited.value.code == 2
     assert "invalid choice: 'everyone'" in capsys.readouterr().err
+    assert life.queued_batches() == []
+
+
+def test_each_recipient_gets_the_body_and_surroundings_of_their_language(
+    life: Lifecycle, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    french_title = "Risques de travail forcé dans le matériel TIC"
+    life.schedule(sample_session(title_i18n={"fr": french_title}))
+    life.register(
+        registration(SID, 1).model_copy(update={"language": "fr-BE"}),
+        registration(SID, 2).model_copy(update={"language": "sv"}),
+    )
+    files = {"default": "The room changed to Hall 2.", "fr": "La salle devient la salle 2."}
+    files["de"] = "Der Raum ist jetzt Saal 2."
+    for name, text in files.items():
+        (tmp_path / f"{name}.txt").write_text(text, "utf-8")
+    argv = ["--body-file", str(tmp_path / "default.txt")]
+    argv += [f"--body-file={code}={tmp_path / f'{code}.txt'}" for code in ("fr", "de")]
+    subjects = ("--subject", "Room change", "--subject", "fr=Changement de salle")
+    assert kbs(data_dir, SID, *subjects, *argv) == 0
+    life.send_emails()
+    assert recipients("message") == {email(1): 1, email(2): 1}
+    by_person = {m["To"].addresses[0].addr_spec: m for m in sent_emails("message")}
+
+    assert by_person[email(1)]["Subject"] == "Changement de salle"
+    assert by_person[email(2)]["Subject"] == "Room change"
+    french = part(by_person[email(1)], "text/plain") or ""
+    assert "La salle devient la salle 2." in french and "Hall 2" not in french
+    assert "Bonjour Buyer Nº1," in french
+    assert "Un message des organisateurs de la Knowledge Building Series" in french
+    assert french_title in french and "décembre 2026" in french
+    assert "Vos présences, attestations et heures CPD sur l'ensemble de la série" in french
+    french_html = part(by_person[email(1)], "text/html") or ""
+    assert "Vos données" in french_html and "Mon dossier" in french_html  # the footers' links
+
+    swedish = part(by_person[email(2)], "text/plain") or ""
+    assert "The room changed to Hall 2." in swedish  # no Swedish body: the default one
+    assert "Saal 2" not in swedish and "salle 2" not in swedish
+    assert "Hej Buyer Nº2," in swedish and "Ett meddelande från arrangörerna" in swedish
+    assert "december 2026" in swedish and "Din närvaro, dina intyg och CPD-timmar" in swedish
+    assert "Dina uppgifter" in (part(by_person[email(2)], "text/html") or "")
+    assert "Dear " not in swedish and "A message from the organisers" not in swedish
+
+    # The bodies are stored with the message, by language.
+    (item,) = table(TABLE_NAME).scan(FilterExpression=Attr("type").eq("message"))["Items"]
+    assert item["bodies"] == {"fr": files["fr"], "de": files["de"]}
+    assert item["subjects"] == {"fr": "Changement de salle"}
+
+
+def test_an_english_body_is_the_default_when_no_other_is_given(
+    life: Lifecycle, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    life.register(registration(SID, 1).model_copy(update={"language": "pl"}))
+    (tmp_path / "en.txt").write_text("In English.", "utf-8")
+    (tmp_path / "fr.txt").write_text("En français.", "utf-8")
+    argv = ("--body-file", f"en={tmp_path / 'en.txt'}", "--body-file", f"FR={tmp_path / 'fr.txt'}")
+    assert kbs(data_dir, SID, "--subject", "S", *argv, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "In English." in out and "En français." not in out
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        (("xx=fr.txt",), "unknown language code 'xx'"),
+        (("fr-BE=fr.txt",), "unknown language code 'fr-BE'"),
+        (("fr=fr.txt", "fr=fr.txt"), "--body-file given twice for fr"),
+        (("fr.txt", "fr.txt"), "two default --body-file values"),
+        (("fr=fr.txt",), "no default --body-file"),
+    ],
+)
+def test_bad_language_bodies_are_refused_and_nothing_sent(
+    life: Lifecycle,
+    data_dir: Path,
+    tmp_path: Path,
+    options: tuple[str, ...],
+    error: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "fr.txt").write_text("Bonjour.", "utf-8")
+    monkeypatch.chdir(tmp_path)
+    argv = [arg for option in options for arg in ("--body-file", option)]
+    assert kbs(data_dir, SID, "--subject", "S", *argv) == 2
+    err = capsys.readouterr().err
+    assert error in err and "nothing was sent" in err
+    assert life.queued_batches() == []
+    assert table(TABLE_NAME).scan(FilterExpression=Attr("type").eq("message"))["Items"] == []
+
+
+def test_a_subject_in_an_unknown_language_is_refused(
+    life: Lifecycle, data_dir: Path, body: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ("--subject", "S", "--subject", "eo=Saluton", "--body-file", str(body))
+    assert kbs(data_dir, SID, *argv) == 2
+    assert "unknown language code 'eo'" in capsys.readouterr().err
     assert life.queued_batches() == []
