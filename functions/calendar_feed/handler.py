@@ -49,9 +49,6 @@ NOT_FOUND = pages.Notice(
     "No calendar at this address",
     "Use the calendar feed link in your latest email from us.",
 )
-UNAVAILABLE = pages.Notice(
-    503, "unavailable", "Please try again", "The service is temporarily unavailable."
-)
 
 app = APIGatewayHttpResolver(enable_validation=True)
 
@@ -92,7 +89,7 @@ def not_found(error: Exception) -> Response:
 
 @app.exception_handler([ClientError, BotoCoreError])
 def unavailable(error: Exception) -> Response:
-    return _notice(UNAVAILABLE, dependency_failed(error))
+    return _notice(pages.LINK_UNAVAILABLE, dependency_failed(error))
 
 
 handler = http_handler(app)

@@ -45,9 +45,6 @@ DENIED = pages.Notice(
     "This link does not open this record",
     "The link may be incomplete or expired, or the certificate no longer valid.",
 )
-UNAVAILABLE = pages.Notice(
-    503, "unavailable", "Please try again", "The service is temporarily unavailable."
-)
 REDIRECT: dict[int, Any] = {
     302: {
         "description": "To a presigned URL of the PDF, valid five minutes",
@@ -161,7 +158,7 @@ def denied(error: Exception) -> Response:
 
 @app.exception_handler([ClientError, BotoCoreError])
 def unavailable(error: Exception) -> Response:
-    return _notice(UNAVAILABLE, dependency_failed(error))
+    return _notice(pages.LINK_UNAVAILABLE, dependency_failed(error))
 
 
 handler = http_handler(app)

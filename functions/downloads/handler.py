@@ -42,9 +42,6 @@ DENIED = pages.Notice(
     "Materials are for the registered participants of a session, through the links in the "
     "emails we sent them. The link may be incomplete or expired, or the material withdrawn.",
 )
-UNAVAILABLE = pages.Notice(
-    503, "unavailable", "Please try again", "The service is temporarily unavailable."
-)
 
 app = APIGatewayHttpResolver(enable_validation=True)
 
@@ -121,7 +118,7 @@ def denied(error: Exception) -> Response:
 
 @app.exception_handler([ClientError, BotoCoreError])
 def unavailable(error: Exception) -> Response:
-    return _notice(UNAVAILABLE, dependency_failed(error))
+    return _notice(pages.LINK_UNAVAILABLE, dependency_failed(error))
 
 
 handler = http_handler(app)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from shared.attendance.store import record_expiration
-from shared.platform.secrets import signing_keys
 from shared.platform.settings import Settings
 from shared.programme.models import Session
 from shared.registrations.models import Registration
@@ -23,12 +22,4 @@ def link_for(registration: Registration, session: Session, *, settings: Settings
     expires_at = datetime.fromtimestamp(
         record_expiration(session, settings.record_retention_years), UTC
     )
-    return links.registrant_url(
-        links.RECORD,
-        settings.public_base_url,
-        reference=registration.reference,
-        session_id=session.session_id,
-        email=registration.email,
-        expires_at=expires_at,
-        key=signing_keys(settings)[0],
-    )
+    return links.registration_url(links.RECORD, registration, settings, expires_at=expires_at)

@@ -45,14 +45,8 @@ class Unsubscribed:
 
 def link_for(registration: Registration, session: Session, *, settings: Settings) -> str:
     """The registrant's unsubscribe URL, for the footer and ``List-Unsubscribe``."""
-    return links.registrant_url(
-        links.UNSUBSCRIBE,
-        settings.public_base_url,
-        reference=registration.reference,
-        session_id=session.session_id,
-        email=registration.email,
-        expires_at=session.end + LINK_VALIDITY_AFTER_END,
-        key=signing_keys(settings)[0],
+    return links.registration_url(
+        links.UNSUBSCRIBE, registration, settings, expires_at=session.end + LINK_VALIDITY_AFTER_END
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shared.platform.secrets import signing_keys
 from shared.platform.settings import Settings
 from shared.privacy import retention
 from shared.programme.models import Session
@@ -19,12 +18,4 @@ from shared.web import links
 
 def link_for(registration: Registration, session: Session, *, settings: Settings) -> str:
     expires_at = datetime.fromtimestamp(retention.expiration(session, settings.retention_days), UTC)
-    return links.registrant_url(
-        links.PRIVACY,
-        settings.public_base_url,
-        reference=registration.reference,
-        session_id=session.session_id,
-        email=registration.email,
-        expires_at=expires_at,
-        key=signing_keys(settings)[0],
-    )
+    return links.registration_url(links.PRIVACY, registration, settings, expires_at=expires_at)

@@ -174,14 +174,8 @@ def status_message(
 
 def cancel_link(registration: Registration, session: Session, settings: Settings) -> str:
     """The registrant's signed cancel link for ``session``, valid until 30 days after its end."""
-    return links.registrant_url(
-        links.CANCEL,
-        settings.public_base_url,
-        reference=registration.reference,
-        session_id=session.session_id,
-        email=registration.email,
-        expires_at=session.end + LINK_VALIDITY_AFTER_END,
-        key=signing_keys(settings)[0],
+    return links.registration_url(
+        links.CANCEL, registration, settings, expires_at=session.end + LINK_VALIDITY_AFTER_END
     )
 
 

@@ -23,7 +23,9 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urlencode
 
-from shared.registrations.models import normalise_email
+from shared.platform.secrets import signing_keys
+from shared.platform.settings import Settings
+from shared.registrations.models import Registration, normalise_email
 
 TOKEN_VERSION = 1
 MAX_TOKEN_LENGTH = 1024
@@ -151,6 +153,22 @@ def registrant_url(
     unsubscribe, privacy), naming one of their registrations."""
     claims = LinkClaims(purpose, reference, session_id, email_hash(email), expires_at)
     return f"{base_url.rstrip('/')}{PATHS[purpose]}?{urlencode({'token': sign(claims, key)})}"
+
+
+def registration_url(
+    purpose: str, registration: Registration, settings: Settings, *, expires_at: datetime
+) -> str:
+    """:func:`registrant_url` naming ``registration``, signed with the current key
+    (:func:`shared.platform.secrets.signing_keys`), under ``settings.public_base_url``."""
+    return registrant_url(
+        purpose,
+        settings.public_base_url,
+        reference=registration.reference,
+        session_id=registration.session_id,
+        email=registration.email,
+        expires_at=expires_at,
+        key=signing_keys(settings)[0],
+    )
 
 
 def feed_token(
