@@ -69,6 +69,7 @@ def register(
     *,
     name: str = "Buyer (test)",
     country: str = "IE",
+    language: str = "",
 ) -> None:
     """A registration form posted as a browser does (urlencoded); asserts it was accepted."""
     form = {
@@ -79,7 +80,7 @@ def register(
         "sessions": sessions,
         "consent": "on",
         "website": "",
-    }
+    } | ({"language": language} if language else {})
     reply = http(
         "POST",
         f"{api_url}/registrations",
