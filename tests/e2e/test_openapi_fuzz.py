@@ -21,11 +21,11 @@ from tests.e2e.support import Served
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 EXAMPLES = 25
-"""Per operation and generation mode: 12 operations x 2 modes x 25 = 600 requests at most."""
-FIXED = {"GET /", "GET /sessions"}
-# Any text is a certificate number the document accepts (unknown ones are 404): schemathesis's
-# negative mode has nothing to vary there, so only the positive examples count.
-POSITIVE_ONLY = {"GET /certificates/{number}"}
+"""Per operation and generation mode: 18 operations x 2 modes x 25 = 900 requests at most."""
+FIXED = {"GET /", "GET /sessions", "GET /sessions.ics"}
+# Any text is a certificate number or a feed token the document accepts (unknown ones are 404):
+# schemathesis's negative mode has nothing to vary there, so only the positive examples count.
+POSITIVE_ONLY = {"GET /certificates/{number}", "GET /calendar/{token}"}
 ROUTES = [route for fn in wiring.FUNCTIONS for route in fn.of_kind(wiring.HttpRoute)]
 """Operations with no parameter or body: one distinct request each."""
 CHECKS = [
