@@ -53,12 +53,11 @@ NATIVE_NAMES = {
 """The "Preferred language" options (each in its own language, by code): the page's nine and
 Portuguese, which the emails fall back to English for."""
 SCRIPT_TEXTS = {
-    "yourTime": N_("(your time, %(zone)s: %(start)s – %(end)s)"),
+    "yourTime": N_("(your time, %(zone)s: %(start)s \u2013 %(end)s)"),
     "full": FULLY_BOOKED,
     "failed": N_("Something went wrong: nothing was recorded. Please try again."),
     "offline": N_(
-        "We could not reach the server: nothing was recorded. "
-        "Check your connection and try again."
+        "We could not reach the server: nothing was recorded. Check your connection and try again."
     ),
 }
 """The messages the page's script writes, by key, before translation."""
@@ -234,4 +233,3 @@ def field_messages(errors: Mapping[str, str], language: str | None) -> dict[str,
     ``language``; messages it does not know (built from the request's own text) stay English."""
     gettext = catalog(language).gettext
     return {field: gettext(message) for field, message in errors.items()}
-

@@ -76,9 +76,7 @@ def local_start(session: Session, language: str | None = None) -> str:
     return session_time_label(session.start, None, session.timezone, language)
 
 
-def confirmation_page(
-    reference: str, sessions: Sequence[Session], language: str = ENGLISH
-) -> str:
+def confirmation_page(reference: str, sessions: Sequence[Session], language: str = ENGLISH) -> str:
     """Shown after a browser form post was accepted (202), in the page's ``language``."""
     from markupsafe import Markup, escape
 

@@ -36,7 +36,5 @@ def test_every_message_is_translated_and_none_is_fuzzy(language: str) -> None:
             for form in forms:
                 assert sorted(PLACEHOLDER.findall(form)) == sorted(PLACEHOLDER.findall(msgid[1]))
         else:
-            assert sorted(PLACEHOLDER.findall(message.string)) == sorted(
-                PLACEHOLDER.findall(msgid)
-            )
+            assert sorted(PLACEHOLDER.findall(message.string)) == sorted(PLACEHOLDER.findall(msgid))
     assert path.with_suffix(".mo").exists()
