@@ -27,7 +27,7 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from shared.i18n.catalogs import N_, catalog
-from shared.i18n.languages import ENGLISH, SUPPORTED, from_accept_language
+from shared.i18n.languages import ENGLISH, SUPPORTED, from_accept_language, resolve
 from shared.i18n.times import session_time_label
 from shared.platform.rendering import environment
 from shared.programme.models import SessionAvailability
@@ -175,18 +175,17 @@ def registration_page(
     consent_version: str,
     language: str = ENGLISH,
     organiser: Organiser | None = None,
-    *,
-    selected: str | None = None,
 ) -> str:
     """The page (``template``: the text of ``index.html``) in ``language`` (a supported code,
     :func:`page_language`) with the open sessions (descriptions, speakers, places left or
     "Fully booked"), the consent version, the organiser's part (the programme's feed, the
     privacy notice, the contact address) and a link to each other language (``hreflang``).
-    ``selected`` (default: ``language``) is chosen in the "Preferred language" select, the
-    language of the registrant's emails; English is the select's first option and needs none.
-    Raises ``jinja2.TemplateSyntaxError`` for a broken template."""
+    ``language`` is also chosen in the "Preferred language" select, the language of the
+    registrant's emails (English, its first option, needs no choice); an unsupported one is
+    English. Raises ``jinja2.TemplateSyntaxError`` for a broken template."""
     from markupsafe import Markup
 
+    language = resolve(language)
     translations = catalog(language)
     return _compiled(template).render(
         lang=language,
@@ -201,7 +200,7 @@ def registration_page(
         countries=countries(language),
         languages=[(code, NATIVE_NAMES[code]) for code in SUPPORTED],
         preferred=NATIVE_NAMES.items(),
-        selected=selected or language,
+        selected=language,
         reference_slot=Markup('<strong id="reference"></strong>'),
         page_text=Markup(script_json(script_texts(language))),  # noqa: S704 (escaped above)
     )
@@ -232,4 +231,4 @@ def field_messages(errors: Mapping[str, str], language: str | None) -> dict[str,
     """``errors`` (``{field: English message}``) with each message the catalog translates in
     ``language``; messages it does not know (built from the request's own text) stay English."""
     gettext = catalog(language).gettext
-    return {field: gettext(message) for field, message in errors.items()}
+    return {field: gettext(message) if message else message for field, message in errors.items()}
