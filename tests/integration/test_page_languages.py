@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from shared.i18n.languages import SUPPORTED
+from shared.programme.models import SessionAvailability
 from shared.registrations import intake
 from shared.web import form_page
 from tests.conftest import load_event
@@ -184,3 +185,24 @@ def test_the_translated_invalid_messages_are_the_ones_intake_gives(
 ) -> None:
     reply = call(form_post(**{field: value}))
     assert reply.json()["errors"][field] == message
+
+
+def test_sessions_show_the_programmes_title_and_description_in_the_page_language() -> None:
+    from tests.unit.golden_cases import INDEX, PLAIN
+
+    session = PLAIN.model_copy(
+        update={
+            "title_i18n": {"fr": "Travail forcé dans le matériel TIC"},
+            "description_i18n": {"fr": "Une description en français"},
+        }
+    )
+    available = [SessionAvailability(session=session, confirmed=297)]
+    template = INDEX.read_text(encoding="utf-8")
+    french = html.unescape(form_page.registration_page(template, available, "v1", "fr"))
+    assert ">Travail forcé dans le matériel TIC</label>" in french
+    assert '<p class="description">Une description en français</p>' in french
+    assert "Webinaire · ICT hardware · mardi 1 décembre 2026, 10:00" in french
+    assert "· 90 minutes · " in french and ">3 places restantes<" in french
+    german = html.unescape(form_page.registration_page(template, available, "v1", "de"))
+    assert f">{PLAIN.title}</label>" in german  # no German title: the default
+    assert "· 90 Minuten · " in german and ">Noch 3 Plätze frei<" in german
