@@ -37,9 +37,6 @@ from shared.web.responses import (
 
 PAGE = Path(__file__).parent / "static" / "index.html"
 ZONES_SLOT = "<!--timezone-options-->"
-UNAVAILABLE = (
-    "The service is temporarily unavailable and nothing was recorded. Please try again in a minute."
-)
 
 app = APIGatewayHttpResolver()
 
@@ -154,10 +151,12 @@ def rejected(error: forms.IntakeError, headers: dict[str, str] | None = None) ->
 @app.exception_handler([PublishError, ClientError, BotoCoreError])
 def unavailable(error: Exception) -> Response:
     headers = dependency_failed(error)
+    language = _page_language()
+    message = form_page.translated(form_page.UNAVAILABLE, language)
     if _wants_html():
-        return html_response(503, pages.unavailable_page(UNAVAILABLE), headers)
+        return html_response(503, pages.unavailable_page(message, language), headers)
     return json_response(
-        503, {"message": UNAVAILABLE, "retry_after": int(headers["Retry-After"])}, headers=headers
+        503, {"message": message, "retry_after": int(headers["Retry-After"])}, headers=headers
     )
 
 

@@ -61,6 +61,10 @@ SCRIPT_TEXTS = {
     ),
 }
 """The messages the page's script writes, by key, before translation."""
+UNAVAILABLE = N_(
+    "The service is temporarily unavailable and nothing was recorded. Please try again in a minute."
+)
+"""The answer to a form post when a dependency failed (503)."""
 KNOWN_INVALID = (
     N_("Email address must look like name@example.org."),
     N_("Email address has a part before the @ that is not valid."),
@@ -230,5 +234,9 @@ def _compiled(template: str) -> jinja2.Template:
 def field_messages(errors: Mapping[str, str], language: str | None) -> dict[str, str]:
     """``errors`` (``{field: English message}``) with each message the catalog translates in
     ``language``; messages it does not know (built from the request's own text) stay English."""
-    gettext = catalog(language).gettext
-    return {field: gettext(message) if message else message for field, message in errors.items()}
+    return {field: translated(message, language) for field, message in errors.items()}
+
+
+def translated(message: str, language: str | None) -> str:
+    """``message`` (an English msgid) in ``language`` when the catalog has it, else unchanged."""
+    return catalog(language).gettext(message) if message else message

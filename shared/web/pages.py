@@ -110,9 +110,13 @@ def problem_page(
     )
 
 
-def unavailable_page(message: str) -> str:
-    """Shown when the service could not record the request (503)."""
-    return render(_HERE, "unavailable.html", title="Please try again", message=message)
+def unavailable_page(message: str, language: str = ENGLISH) -> str:
+    """Shown when the service could not record the request (503); ``message`` is already in
+    ``language``, the page's own words are translated."""
+    _ = speaker(language)
+    return render(
+        _HERE, "unavailable.html", title=_("Please try again"), lang=language, _=_, message=message
+    )
 
 
 # --- a session's materials (``/sessions/{id}/materials``) ------------------------------------

@@ -206,3 +206,25 @@ def test_sessions_show_the_programmes_title_and_description_in_the_page_language
     german = html.unescape(form_page.registration_page(template, available, "v1", "de"))
     assert f">{PLAIN.title}</label>" in german  # no German title: the default
     assert "· 90 Minuten · " in german and ">Noch 3 Plätze frei<" in german
+
+
+@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+def test_an_unavailable_service_answers_in_the_page_language(api: Capture, accept: str) -> None:
+    from botocore.stub import Stubber
+
+    from shared.platform import clients
+
+    event = form_post(accept=accept)
+    event["rawQueryString"], event["queryStringParameters"] = "lang=it", {"lang": "it"}
+    with Stubber(clients.client("events")) as stub:
+        stub.add_client_error("put_events", "ThrottlingException", http_status_code=400)
+        reply = call(event)
+
+    assert reply.status == 503
+    said = "Il servizio è temporaneamente non disponibile e non è stato registrato nulla."
+    if accept == "text/html":
+        page = html.unescape(reply.body)
+        assert "<h1>Riprovi</h1>" in page and said in page and '<html lang="it">' in page
+    else:
+        assert reply.json()["message"].startswith(said)
+    assert api.events() == []
