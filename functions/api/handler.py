@@ -18,7 +18,6 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.i18n import languages
 from shared.platform.event_types import REGISTRATION_SUBMITTED, SOURCE_REGISTRATIONS
 from shared.platform.events import OutgoingEvent, PublishError, publish
 from shared.platform.observability import logger, metrics
@@ -26,7 +25,7 @@ from shared.platform.settings import get_settings
 from shared.programme import catalogue
 from shared.programme.models import SessionAvailability
 from shared.registrations import caps, intake, zones
-from shared.web import contract, forms, pages
+from shared.web import contract, form_page, forms, pages
 from shared.web.responses import (
     dependency_failed,
     html_response,
@@ -38,9 +37,6 @@ from shared.web.responses import (
 
 PAGE = Path(__file__).parent / "static" / "index.html"
 ZONES_SLOT = "<!--timezone-options-->"
-UNAVAILABLE = (
-    "The service is temporarily unavailable and nothing was recorded. Please try again in a minute."
-)
 
 app = APIGatewayHttpResolver()
 
@@ -49,18 +45,20 @@ app = APIGatewayHttpResolver()
     "/",
     summary="The registration page",
     responses={
-        200: contract.answer("The form, with the open sessions"),
+        200: contract.answer("The form, with the open sessions, in the page language"),
         **contract.errors(503, model=contract.FieldErrors),
     },
+    openapi_extensions={"parameters": [contract.LANG_PARAMETER]},
 )
 def registration_page() -> Response[str]:
     sessions = catalogue.open_sessions(_programme(), _now())
-    language = languages.from_accept_language(app.current_event.headers.get("accept-language"))
+    language = _page_language()
     page = pages.registration_page(
         _template(), sessions, intake.CONSENT_TEXT_VERSION, language, _organiser()
     )
     metrics.add_metric(name="RegistrationPageViews", unit=MetricUnit.Count, value=1)
-    return html_response(200, page)
+    headers = {"Vary": "Accept-Language", "Content-Language": language}
+    return html_response(200, page, headers)
 
 
 @app.get(
@@ -87,7 +85,10 @@ def open_sessions() -> Response[str]:
         202: contract.answer("Received: the email tells the outcome", contract.Received),
         **contract.errors(400, 413, 415, 503, model=contract.FieldErrors),
     },
-    openapi_extensions={"requestBody": intake.request_body()},
+    openapi_extensions={
+        "requestBody": intake.request_body(),
+        "parameters": [contract.LANG_PARAMETER],
+    },
 )
 def register() -> Response[str]:
     form = intake.parse_form(app.current_event.raw_event)
@@ -118,7 +119,8 @@ def register() -> Response[str]:
     logger.info("Registration submitted", extra={"session_count": len(submission.sessions)})
     if _wants_html():
         chosen = [known[sid] for sid in submission.sessions]
-        return html_response(202, pages.confirmation_page(submission.reference, chosen))
+        page = pages.confirmation_page(submission.reference, chosen, _page_language())
+        return html_response(202, page)
     body = {
         "reference": submission.reference,
         "sessions": submission.sessions,
@@ -138,20 +140,23 @@ def capped(error: caps.CapReachedError) -> Response:
 def rejected(error: forms.IntakeError, headers: dict[str, str] | None = None) -> Response:
     metrics.add_metric(name="RegistrationsRejected", unit=MetricUnit.Count, value=1)
     logger.info("Request rejected", extra={"status": error.status, "fields": sorted(error.errors)})
+    language = _page_language()
+    messages = form_page.field_messages(error.errors, language)
     if _wants_html():
-        return html_response(
-            error.status, pages.problem_page(error.errors, fields=list(intake.LABELS)), headers
-        )
-    return json_response(error.status, {"errors": error.errors}, headers=headers)
+        page = pages.problem_page(messages, fields=list(intake.LABELS), language=language)
+        return html_response(error.status, page, headers)
+    return json_response(error.status, {"errors": messages}, headers=headers)
 
 
 @app.exception_handler([PublishError, ClientError, BotoCoreError])
 def unavailable(error: Exception) -> Response:
     headers = dependency_failed(error)
+    language = _page_language()
+    message = form_page.translated(form_page.UNAVAILABLE, language)
     if _wants_html():
-        return html_response(503, pages.unavailable_page(UNAVAILABLE), headers)
+        return html_response(503, pages.unavailable_page(message, language), headers)
     return json_response(
-        503, {"message": UNAVAILABLE, "retry_after": int(headers["Retry-After"])}, headers=headers
+        503, {"message": message, "retry_after": int(headers["Retry-After"])}, headers=headers
     )
 
 
@@ -187,6 +192,15 @@ def _organiser() -> pages.Organiser:
         contact_email=settings.contact_email or settings.sender_email,
         feed_https=feed,
         feed_webcal=f"webcal://{rest}" if scheme in ("http", "https") else feed,
+    )
+
+
+def _page_language() -> str:
+    """The page language of this request: ``?lang=`` (a supported code), else the browser's
+    ``Accept-Language``, else English (:func:`shared.web.form_page.page_language`)."""
+    event = app.current_event
+    return form_page.page_language(
+        event.get_query_string_value("lang"), event.headers.get("accept-language")
     )
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from shared.i18n.catalogs import N_
 from shared.programme.models import Session
 from shared.registrations import echoed, zones
 from shared.registrations.models import Consent, RegistrationSubmission
@@ -58,13 +59,15 @@ LABELS = {
     "website": "Website",
 }
 REQUIRED_MESSAGES = {
-    "full_name": "Enter your full name.",
-    "email": "Enter your email address.",
-    "organisation": "Enter the name of your organisation.",
-    "country": "Choose your country.",
-    "sessions": "Choose at least one session.",
-    "consent": "Tick the consent box: we cannot register you without it.",
+    "full_name": N_("Enter your full name."),
+    "email": N_("Enter your email address."),
+    "organisation": N_("Enter the name of your organisation."),
+    "country": N_("Choose your country."),
+    "sessions": N_("Choose at least one session."),
+    "consent": N_("Tick the consent box: we cannot register you without it."),
 }
+"""The message of each required field left empty (msgids: the page's language translates them,
+:func:`shared.web.form_page.field_messages`)."""
 MARKUP_FREE = ("full_name", "organisation", "role")
 """The fields echoed into emails and invites: no markup, no links, no encoded words."""
 

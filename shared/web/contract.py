@@ -194,3 +194,16 @@ def token_body() -> dict[str, Any]:
             "content": {FORM: {"schema": dict(schema)}, JSON: {"schema": dict(schema)}},
         }
     }
+
+
+LANG_PARAMETER: dict[str, Any] = {
+    "name": "lang",
+    "in": "query",
+    "required": False,
+    "description": (
+        "The page language (en, es, ca, fr, de, nl, sv, pl, it): the page's words and the "
+        "messages of a refusal; otherwise the Accept-Language header decides, else English"
+    ),
+    "schema": {"type": "string", "maxLength": 35},
+}
+"""The ``?lang=`` of the registration page and of the form it posts."""

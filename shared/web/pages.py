@@ -1,5 +1,5 @@
-"""The HTML pages of the public API: the registration page's slots, the browser-form answers and
-the pages of the signed links.
+"""The HTML pages of the public API: the browser-form answers and the pages of the signed links
+(the registration page is :mod:`shared.web.form_page`).
 
 Each page is a Jinja2 template in ``shared/web/templates/`` extending ``base.html``; Jinja2
 escapes everything interpolated. Inline ``<script>``/``<style>`` blocks are allowed by hash in
@@ -18,11 +18,12 @@ from urllib.parse import urlencode
 from shared.i18n.languages import ENGLISH
 from shared.i18n.times import session_time_label
 from shared.platform.quality import quality_values
-from shared.platform.rendering import macros, render
-from shared.programme.models import Session, SessionAvailability
+from shared.platform.rendering import render
+from shared.programme.models import Session
+from shared.web.form_page import Organiser as Organiser  # the registration page, re-exported
+from shared.web.form_page import registration_page as registration_page
+from shared.web.form_page import speaker
 
-SESSIONS_SLOT = "<!--sessions-->"
-CONSENT_VERSION_SLOT = "<!--consent-version-->"
 _INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
 _HERE = "shared.web"  # the package whose templates/ folder holds the pages
 
@@ -75,76 +76,47 @@ def local_start(session: Session, language: str | None = None) -> str:
     return session_time_label(session.start, None, session.timezone, language)
 
 
-FULLY_BOOKED = "Fully booked: join the waiting list"
-ORGANISER_SLOT = "<!--organiser-->"
+def confirmation_page(reference: str, sessions: Sequence[Session], language: str = ENGLISH) -> str:
+    """Shown after a browser form post was accepted (202), in the page's ``language``."""
+    from markupsafe import Markup, escape
 
-
-@dataclass(frozen=True)
-class Organiser:
-    """What the page says of the organisers: their privacy notice (a URL, may be empty), a
-    contact address, and the programme's calendar feed (``https://`` and ``webcal://``)."""
-
-    privacy_url: str = ""
-    contact_email: str = "series@example.org"
-    feed_https: str = "sessions.ics"
-    feed_webcal: str = "sessions.ics"
-
-
-def places_text(places_left: int) -> str:
-    if places_left <= 0:
-        return FULLY_BOOKED
-    return f"{places_left} place{'s' if places_left != 1 else ''} left"
-
-
-def registration_page(
-    template: str,
-    sessions: Sequence[SessionAvailability],
-    consent_version: str,
-    language: str = ENGLISH,
-    organiser: Organiser | None = None,
-) -> str:
-    """The static page with the open sessions' checkboxes (descriptions, speakers, places left
-    or "Fully booked"), the consent version, and the organiser's part (the programme's feed,
-    the privacy notice and the contact address) filled in; ``language`` (the browser's,
-    :func:`shared.i18n.languages.from_accept_language`) is chosen in the "Preferred language"
-    select: the language of the registrant's emails."""
-    slots = macros(_HERE, "registration.html")
-    choices = slots.session_choices(sessions, local_start, places_text)
-    about = organiser or Organiser()
-    footer = slots.organiser(
-        about.privacy_url, about.contact_email, about.feed_https, about.feed_webcal
-    )
-    page = (
-        template.replace(SESSIONS_SLOT, choices)
-        .replace(CONSENT_VERSION_SLOT, slots.consent_version(consent_version))
-        .replace(ORGANISER_SLOT, str(footer))
-    )
-    if language != ENGLISH:
-        option = f'<option value="{language}" lang="{language}">'
-        page = page.replace(option, option[:-1] + " selected>", 1)
-    return page
-
-
-def confirmation_page(reference: str, sessions: Sequence[Session]) -> str:
-    """Shown after a browser form post was accepted (202)."""
+    _ = speaker(language)
     return render(
         _HERE,
         "confirmation.html",
-        title="Registration received",
-        reference=reference,
+        title=_("Registration received"),
+        lang=language,
+        _=_,
+        reference_html=Markup("<strong>%s</strong>") % escape(reference),
         sessions=sessions,
         local_start=local_start,
     )
 
 
-def problem_page(errors: Mapping[str, str], *, fields: Sequence[str]) -> str:
-    """The errors of a browser form post, each linking back to its field on the form."""
-    return render(_HERE, "problem.html", title="There is a problem", errors=errors, fields=fields)
+def problem_page(
+    errors: Mapping[str, str], *, fields: Sequence[str], language: str = ENGLISH
+) -> str:
+    """The errors of a browser form post (already in ``language``), each linking back to its
+    field on the form; the page's own words in ``language``."""
+    _ = speaker(language)
+    return render(
+        _HERE,
+        "problem.html",
+        title=_("There is a problem"),
+        lang=language,
+        _=_,
+        errors=errors,
+        fields=fields,
+    )
 
 
-def unavailable_page(message: str) -> str:
-    """Shown when the service could not record the request (503)."""
-    return render(_HERE, "unavailable.html", title="Please try again", message=message)
+def unavailable_page(message: str, language: str = ENGLISH) -> str:
+    """Shown when the service could not record the request (503); ``message`` is already in
+    ``language``, the page's own words are translated."""
+    _ = speaker(language)
+    return render(
+        _HERE, "unavailable.html", title=_("Please try again"), lang=language, _=_, message=message
+    )
 
 
 # --- a session's materials (``/sessions/{id}/materials``) ------------------------------------

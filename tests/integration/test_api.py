@@ -203,7 +203,7 @@ def test_get_page_renders_the_form_with_the_open_sessions(api: Capture) -> None:
     assert boxes == ["all", *OPEN_IDS]
     for field in ("full_name", "email", "organisation", "country", "role", "timezone"):
         assert f'<label for="{field}">' in page and f'id="{field}"' in page
-    assert '<form id="registration" method="post" action="registrations"' in page
+    assert '<form id="registration" method="post" action="registrations?lang=en"' in page
     assert "meet.example.org" not in page
     assert "Tuesday 1 December 2026, 10:00 CET (Europe/Brussels)" in page
     assert f"privacy notice version {intake.CONSENT_TEXT_VERSION}" in page

@@ -178,7 +178,7 @@ PAGES: dict[str, Callable[[], str]] = {
         INDEX.read_text(encoding="utf-8"),
         AVAILABLE,
         "v1",
-        pages.Organiser(
+        organiser=pages.Organiser(
             privacy_url=HOSTILE_URL,
             contact_email=f"kbs{HOSTILE}@example.org",
             feed_https="https://kbs.example.org/sessions.ics",
@@ -186,6 +186,9 @@ PAGES: dict[str, Callable[[], str]] = {
         ),
     ),
     "registration_none_open": lambda: _registration_page([]),
+    "registration_pl": lambda: pages.registration_page(
+        INDEX.read_text(encoding="utf-8"), AVAILABLE, f"v1 {HOSTILE}", "pl"
+    ),
     "confirmation": lambda: pages.confirmation_page(f"KBS-{HOSTILE}", [session(), LATE, PLAIN]),
     "confirmation_empty": lambda: pages.confirmation_page("KBS-7Q2M-X4TD", []),
     "problem": lambda: pages.problem_page(
@@ -196,6 +199,12 @@ PAGES: dict[str, Callable[[], str]] = {
         },
         fields=["email", "sessions", 'x"><script>'],
     ),
+    "problem_fr": lambda: pages.problem_page(
+        {"email": "Indiquez votre adresse électronique.", "body": REASON},
+        fields=["email"],
+        language="fr",
+    ),
+    "confirmation_de": lambda: pages.confirmation_page(f"KBS-{HOSTILE}", [session()], "de"),
     "problem_unknown_field": lambda: pages.problem_page({"body": REASON}, fields=["email"]),
     "unavailable": lambda: pages.unavailable_page(f"Try again {HOSTILE} & later"),
     "materials": lambda: pages.materials_page(
