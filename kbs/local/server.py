@@ -8,8 +8,9 @@ dead-letter queue) per :class:`~infra.wiring.WorkQueue`, one scheduled rule per
 verified SES sender, a configuration set and the link-signing secret (its key from the data
 dir: links in old emails still verify after a restart).
 
-:class:`LocalStack` runs it: moto, the gateway, the delivery pollers, the clock and the
-outbox, and ``DATA_DIR/local.json`` while it runs. moto is in memory: every start is fresh.
+:class:`LocalStack` runs it: moto and the outbox writer in a process of their own
+(:mod:`kbs.local.moto_process`), and in this one the gateway, the delivery pollers and the
+clock, and ``DATA_DIR/local.json`` while it runs. moto is in memory: every start is fresh.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import urllib.request
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,11 +39,12 @@ from kbs.local.clock import Clock, ScheduledRule, Scheduler, event_time
 from kbs.local.delivery import Delivery, DeliveryPolicy, Poller, Queue, queue_arn
 from kbs.local.event_time import stamp_put_events
 from kbs.local.gateway import LOOPBACK, Gateway
-from kbs.local.moto_server import MotoServer
-from kbs.local.outbox import Outbox, forget
+from kbs.local.moto_process import MotoProcess
+from kbs.local.outbox import forget
 from kbs.local.provisioning import create_table
 from kbs.local.runtime import FAKE_CREDENTIALS, Invoker, aws_environment, patched_environ
 from kbs.local.state import (
+    OUTBOX,
     DataDirLock,
     UncleanStop,
     link_key,
@@ -274,7 +275,9 @@ class LocalStack:
             starting.callback(lock.release)
             self.unclean_stop = recover_unclean_stop(self.data_dir)
             key = link_key(self.data_dir)
-            endpoint = self._start_moto(starting)
+            moto = MotoProcess(LOOPBACK, self.data_dir / OUTBOX)  # with the outbox writer
+            endpoint = moto.start()
+            starting.callback(moto.stop)  # stopped last: the last emails are written then
             starting.callback(stamp_put_events(self.clock))  # before any client is made
             gateway = Gateway(self.functions, self.clock, self.port)  # binds: the URL is known
             starting.callback(gateway.stop)
@@ -287,15 +290,13 @@ class LocalStack:
             environment |= resources.queue_environment()
             starting.enter_context(patched_environ(environment))
             invoker = Invoker(self.functions, self.region)
-            outbox = Outbox(self.data_dir / "outbox")
-            outbox.start()
-            starting.callback(outbox.stop)
+            outbox = self.data_dir / OUTBOX
             # An erasure by link (the privacy function runs in this process) drops the copies.
             # Imported here: handler modules (and their loggers, bound to stdout on import) stay
             # out of commands that only import this module (``kbs invoke`` redirects stdout).
             from shared.privacy import rights
 
-            forget_copies = functools.partial(forget, outbox.directory)
+            forget_copies = functools.partial(forget, outbox)
             rights.ERASURE_LISTENERS.append(forget_copies)
             starting.callback(rights.ERASURE_LISTENERS.remove, forget_copies)
             scheduler = Scheduler(resources.schedules, self.clock, invoker, self.region)
@@ -307,6 +308,7 @@ class LocalStack:
             gateway.start(invoker, scheduler)
             starting.callback(gateway.stop)  # on stop, stop taking requests first
             self.info = self._describe(gateway.url, endpoint, resources, environment, outbox)
+            self.info["moto_pid"] = moto.pid
             write_info(self.data_dir, self.info)
             starting.callback(remove_info, self.data_dir)
             self.clock.listen(self._clock_moved)  # commands read the clock from local.json
@@ -327,16 +329,6 @@ class LocalStack:
     def _clock_moved(self, at: datetime | None) -> None:
         self.info["clock"] = event_time(at) if at else "real"
         write_info(self.data_dir, self.info)
-
-    def _start_moto(self, starting: ExitStack) -> str:
-        moto = MotoServer(LOOPBACK)
-        moto.start()
-        starting.callback(moto.stop)
-        endpoint = moto.endpoint
-        # moto's state is per process: start from nothing (matters when started in-process).
-        request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310
-        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 (our moto)
-        return endpoint
 
     def _poller(self, queue: Queue, invoker: Invoker, endpoint: str) -> Poller:
         sqs = moto_client("sqs", endpoint, self.region)  # a client per polling thread
@@ -364,7 +356,7 @@ class LocalStack:
         endpoint: str,
         resources: Resources,
         environment: dict[str, str],
-        outbox: Outbox,
+        outbox: Path,
     ) -> dict[str, Any]:
         return {
             "status": "running",
@@ -382,6 +374,6 @@ class LocalStack:
             "dead_letter_queues": {q.rule: q.dead_letter_url for q in resources.queues},
             "schedules": {r.schedule.name: r.schedule.expression for r in resources.schedules},
             "clock": event_time(self.clock.now()) if self.clock.simulated else "real",
-            "outbox": str(outbox.directory),
+            "outbox": str(outbox),
             "environment": environment,
         }
