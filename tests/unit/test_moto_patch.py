@@ -8,6 +8,7 @@ in-process moto with the patch applied.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -227,3 +228,71 @@ def test_a_gsi_query_returns_exactly_its_matches_in_index_order(dynamodb: Any) -
     expected = [n for n in range(30) if n % 3 and n % 2 and 30 - n > 10]
     assert [item["PK"]["S"] for item in found] == [f"P{n}" for n in sorted(expected, reverse=True)]
     assert missing == []
+
+
+def test_dynamodb_results_written_as_json_are_the_documents_moto_serialises(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.responses import DynamoResult
+
+    compared: list[str] = []
+
+    def both(self: Any, context: Any) -> Any:
+        fast = moto_patch.fast_json_result(self, context)
+        slow = ActionResult.execute_result(self, context)
+        operation = context.operation_model.name
+        assert (operation, fast[0], json.loads(fast[2])) == (
+            operation,
+            slow[0],
+            json.loads(slow[2]),
+        )
+        assert fast[1]["Content-Type"] == slow[1]["Content-Type"]
+        compared.append(operation)
+        return fast
+
+    monkeypatch.setattr(DynamoResult, "execute_result", both)
+    item = {
+        **_key("ALL"),
+        "s": {"S": 'é " <> \\ \u2028'},
+        "n": {"N": "1.50"},
+        "b": {"B": b"\x00\xffbinary"},
+        "bs": {"BS": [b"a", b"\x01"]},
+        "ss": {"SS": ["x", "y"]},
+        "ns": {"NS": ["1", "2.5"]},
+        "t": {"BOOL": True},
+        "z": {"NULL": True},
+        "l": {"L": [{"S": "a"}, {"N": "2"}, {"M": {"k": {"B": b"\x02"}}}]},
+        "m": {"M": {"inner": {"L": []}, "e": {"M": {}}}},
+    }
+    dynamodb.put_item(TableName=TABLE, Item=item, ReturnValues="ALL_OLD")
+    dynamodb.put_item(TableName=TABLE, Item=item, ReturnValues="ALL_OLD")
+    dynamodb.get_item(TableName=TABLE, Key=_key("ALL"), ReturnConsumedCapacity="TOTAL")
+    dynamodb.get_item(TableName=TABLE, Key=_key("NONE"))
+    dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "ALL"}},
+        ReturnConsumedCapacity="INDEXES",
+    )
+    dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "ALL"}},
+        Select="COUNT",
+    )
+    dynamodb.scan(TableName=TABLE, Limit=2)
+    dynamodb.update_item(
+        TableName=TABLE,
+        Key=_key("ALL"),
+        UpdateExpression="ADD n :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnValues="ALL_NEW",
+    )
+    dynamodb.batch_get_item(RequestItems={TABLE: {"Keys": [_key("ALL"), _key("KEEP")]}})
+    dynamodb.transact_get_items(TransactItems=[{"Get": {"TableName": TABLE, "Key": _key("ALL")}}])
+    dynamodb.transact_write_items(TransactItems=_actions("n = :three"))
+    dynamodb.batch_write_item(RequestItems={TABLE: [{"PutRequest": {"Item": _key("BATCH")}}]})
+    dynamodb.delete_item(TableName=TABLE, Key=_key("ALL"), ReturnValues="ALL_OLD")
+
+    assert set(compared) == moto_patch._FAST_JSON
