@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ from kbs.local.moto_process import MotoProcess
 from kbs.local.outbox import forget
 from kbs.local.provisioning import create_table
 from kbs.local.runtime import FAKE_CREDENTIALS, Invoker, aws_environment, patched_environ
+from kbs.local.sandbox import SandboxPool
 from kbs.local.state import (
     OUTBOX,
     DataDirLock,
@@ -55,6 +57,9 @@ from kbs.local.state import (
 from shared.platform.settings import Settings
 
 REGION = "eu-west-1"
+SANDBOXES = {"api": 3}
+"""The functions run in sandbox processes by default, and how many of each: ``api`` answers
+``POST /registrations`` (the rest run one invocation at a time each in the serve process)."""
 
 _EVENT_FIELDS = ("version", "id", "detail-type", "source", "account", "time", "region")
 # moto's default rule target input drops ``account`` from the event; this transformer gives
@@ -252,6 +257,7 @@ class LocalStack:
         region: str = REGION,
         delivery: DeliveryPolicy | None = None,
         cap_loopback: bool = False,
+        sandboxes: Mapping[str, int] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.port = port
@@ -262,6 +268,8 @@ class LocalStack:
         self.delivery = delivery or DeliveryPolicy()
         # The submission caps (shared.registrations.caps) leave 127.0.0.1 alone unless asked.
         self.cap_loopback = cap_loopback
+        # Functions run in sandbox processes, concurrently (name -> how many).
+        self.sandboxes = dict(SANDBOXES if sandboxes is None else sandboxes)
         self.info: dict[str, Any] = {}
         self.unclean_stop: UncleanStop | None = None
         """Set by :meth:`start` when the previous run on the data dir did not stop cleanly."""
@@ -289,7 +297,14 @@ class LocalStack:
             )
             environment |= resources.queue_environment()
             starting.enter_context(patched_environ(environment))
-            invoker = Invoker(self.functions, self.region)
+            pools = {}
+            for fn in self.functions:  # sandboxes inherit the environment set above
+                if self.sandboxes.get(fn.name, 0) > 0:
+                    pools[fn.name] = SandboxPool(
+                        fn, self.region, self.sandboxes[fn.name], self.clock
+                    )
+                    starting.callback(pools[fn.name].stop)
+            invoker = Invoker(self.functions, self.region, pools)
             outbox = self.data_dir / OUTBOX
             # An erasure by link (the privacy function runs in this process) drops the copies.
             # Imported here: handler modules (and their loggers, bound to stdout on import) stay
@@ -309,6 +324,7 @@ class LocalStack:
             starting.callback(gateway.stop)  # on stop, stop taking requests first
             self.info = self._describe(gateway.url, endpoint, resources, environment, outbox)
             self.info["moto_pid"] = moto.pid
+            self.info["sandbox_pids"] = [pid for pool in pools.values() for pid in pool.pids]
             write_info(self.data_dir, self.info)
             starting.callback(remove_info, self.data_dir)
             self.clock.listen(self._clock_moved)  # commands read the clock from local.json
