@@ -6,8 +6,10 @@ In :class:`~kbs.local.runtime.Invoker` a function runs one invocation at a time 
 worker processes, ``python -m kbs.local.sandbox``, each one sandbox: it imports the handler
 once, then runs one invocation at a time, with module state (a resolver's ``current_event``,
 the Powertools metric set, cached clients) of its own, as in Lambda. Invocations wait only for
-a free sandbox, not for each other; the sandboxes are started with the pool (their cold starts
-are not on a request's path) and inherit the environment of the process that starts them.
+a free sandbox, not for each other. The sandboxes are started with the pool and import their
+handler at once (their cold starts are not on a request's path, and overlap the stack's
+provisioning); :meth:`SandboxPool.start` then gives them the final environment (the queue URLs
+provisioning made) and waits until they are ready.
 
 A sandbox that dies during an invocation (``kill -9``, ``os._exit``) or outruns the
 function's timeout (it is killed) fails that invocation, with a warning in the log, and is
@@ -17,12 +19,14 @@ sandbox's ``PutEvents`` carry it (:func:`~kbs.local.event_time.stamp_put_events`
 The parent and a sandbox talk over a socket pair (pickled tuples): the parent sends
 ``(event, simulated time or None)``, the sandbox answers ``(result, error or None, ms)``;
 the handler's output goes to the inherited stdout and stderr, as a Lambda's goes to its log.
+The first message is the environment (a dict), the first answer :data:`READY`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
 import signal
 import socket
@@ -69,9 +73,11 @@ class Sandbox:
         child.close()
         self._connection = Connection(parent.detach())
 
-    def wait_ready(self, seconds: float) -> bool:
-        """Whether the sandbox imported its handler within ``seconds``."""
+    def ready(self, environment: dict[str, str], seconds: float) -> bool:
+        """Give the sandbox its environment; whether it is ready (handler imported, environment
+        applied) within ``seconds``."""
         try:
+            self._connection.send(environment)
             return bool(self._connection.poll(seconds) and self._connection.recv() == READY)
         except (EOFError, OSError):
             return False
@@ -108,22 +114,31 @@ class Sandbox:
 
 
 class SandboxPool:
-    """``size`` sandboxes of ``fn``, started now; :meth:`invoke` takes a free one."""
+    """``size`` sandboxes of ``fn``, launched now (they import the handler in parallel);
+    :meth:`start` readies them, then :meth:`invoke` takes a free one."""
 
     def __init__(
         self, fn: Function, region: str, size: int, clock: Clock, start_seconds: float = 60
     ) -> None:
         self.fn, self._region, self._clock = fn, region, clock
         self._start_seconds = start_seconds
+        self._environment: dict[str, str] = {}
         self._idle: queue.SimpleQueue[Sandbox] = queue.SimpleQueue()
         self._all: list[Sandbox] = []
         self._lock = threading.Lock()
-        started = [self._new() for _ in range(size)]  # import in parallel
-        for sandbox in started:
-            if not sandbox.wait_ready(start_seconds):
+        self._launched = [self._new() for _ in range(size)]
+
+    def start(self, environment: dict[str, str] | None = None) -> SandboxPool:
+        """Give every sandbox ``environment`` (default: this process's); :class:`SandboxError`
+        if one is not ready within ``start_seconds``."""
+        self._environment = dict(os.environ if environment is None else environment)
+        launched, self._launched = self._launched, []
+        for sandbox in launched:
+            if not sandbox.ready(self._environment, self._start_seconds):
                 self.stop()
-                raise SandboxError(f"a sandbox of {fn.name} did not start")
+                raise SandboxError(f"a sandbox of {self.fn.name} did not start")
             self._idle.put(sandbox)
+        return self
 
     def _new(self) -> Sandbox:
         sandbox = Sandbox(self.fn, self._region)
@@ -146,7 +161,7 @@ class SandboxPool:
 
     def _replace(self) -> None:
         sandbox = self._new()
-        if sandbox.wait_ready(self._start_seconds):
+        if sandbox.ready(self._environment, self._start_seconds):
             self._idle.put(sandbox)
         else:  # keep the pool's size: try again (each failure is logged)
             sandbox.stop()
@@ -167,6 +182,15 @@ class SandboxPool:
             sandbox.stop()
 
 
+def _reset_cached_clients() -> None:
+    """Clients and settings cached during the import see the new environment."""
+    from shared.platform.clients import reset
+    from shared.platform.settings import get_settings
+
+    reset()
+    get_settings.cache_clear()
+
+
 def main(argv: list[str]) -> int:
     """A sandbox: import the handler, say so, then run invocations until the parent goes."""
     from kbs.local.event_time import stamp_put_events
@@ -178,6 +202,12 @@ def main(argv: list[str]) -> int:
     clock = Clock()
     stamp_put_events(clock)
     handler = load_handler(fn)
+    try:
+        environment = connection.recv()
+    except (EOFError, OSError):
+        return 0
+    os.environ.update(environment)
+    _reset_cached_clients()
     connection.send(READY)
     while True:
         try:

@@ -292,18 +292,20 @@ class LocalStack:
             environment = self._environment(gateway.url)
             aws = aws_environment(endpoint, self.region)
             starting.enter_context(patched_environ({**aws, **environment}))
+            pools = {  # they import their handler while provisioning runs
+                fn.name: SandboxPool(fn, self.region, self.sandboxes[fn.name], self.clock)
+                for fn in self.functions
+                if self.sandboxes.get(fn.name, 0) > 0
+            }
+            for pool in pools.values():
+                starting.callback(pool.stop)
             resources = provision(
                 self.functions, self.names, endpoint, self.region, self.delivery, key
             )
             environment |= resources.queue_environment()
             starting.enter_context(patched_environ(environment))
-            pools = {}
-            for fn in self.functions:  # sandboxes inherit the environment set above
-                if self.sandboxes.get(fn.name, 0) > 0:
-                    pools[fn.name] = SandboxPool(
-                        fn, self.region, self.sandboxes[fn.name], self.clock
-                    )
-                    starting.callback(pools[fn.name].stop)
+            for pool in pools.values():
+                pool.start(dict(os.environ))  # with the queue URLs
             invoker = Invoker(self.functions, self.region, pools)
             outbox = self.data_dir / OUTBOX
             # An erasure by link (the privacy function runs in this process) drops the copies.

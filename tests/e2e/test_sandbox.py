@@ -33,7 +33,7 @@ def function(entrypoint: str, timeout_seconds: int = 30) -> Function:
 
 
 def test_two_sandboxes_serve_two_invocations_at_the_same_time(tmp_path: Path) -> None:
-    pool = SandboxPool(function("rendezvous"), "eu-west-1", 2, Clock())
+    pool = SandboxPool(function("rendezvous"), "eu-west-1", 2, Clock()).start()
     try:
         event = {"directory": str(tmp_path), "expected": 2}
         with ThreadPoolExecutor(2) as clients:
@@ -49,7 +49,7 @@ def test_two_sandboxes_serve_two_invocations_at_the_same_time(tmp_path: Path) ->
 
 
 def test_a_sandbox_that_dies_fails_its_invocation_and_is_replaced() -> None:
-    pool = SandboxPool(function("crash"), "eu-west-1", 1, Clock())
+    pool = SandboxPool(function("crash"), "eu-west-1", 1, Clock()).start()
     try:
         before = pool.invoke({})
         crashed = pool.invoke({"crash": True})
@@ -65,7 +65,7 @@ def test_a_sandbox_that_dies_fails_its_invocation_and_is_replaced() -> None:
 
 
 def test_a_sandbox_past_its_timeout_is_killed_and_replaced() -> None:
-    pool = SandboxPool(function("crash", timeout_seconds=1), "eu-west-1", 1, Clock())
+    pool = SandboxPool(function("crash", timeout_seconds=1), "eu-west-1", 1, Clock()).start()
     try:
         slow = pool.invoke({"sleep": 30})
         after = pool.invoke({})
@@ -78,7 +78,7 @@ def test_a_sandbox_past_its_timeout_is_killed_and_replaced() -> None:
 
 
 def test_a_handler_error_is_the_invocation_s_error_and_the_sandbox_lives_on() -> None:
-    pool = SandboxPool(function("echo"), "eu-west-1", 1, Clock())
+    pool = SandboxPool(function("echo"), "eu-west-1", 1, Clock()).start()
     try:
         failed = pool.invoke({"rawPath": "/boom"})
         pids = pool.pids
