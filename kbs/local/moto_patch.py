@@ -31,6 +31,15 @@
    datetimes as epoch seconds, as moto's JSON serializer does); ``tests/unit/test_moto_patch.py``
    checks it gives the same document as moto's serializer.
 
+5. ``moto.backends.list_of_moto_modules`` lists moto's package directory and ``stat``s each
+   of its ~150 entries; moto's server calls it for every request (to tell a service's name
+   from a host name): it is listed once now (the installed package does not change).
+
+6. ``SQSBackend.is_message_valid_based_on_retention_period``, called for every message a
+   ReceiveMessage returns, reads the queue's retention period through ``get_queue_attributes``,
+   which computes every attribute, each approximate count walking every message of the queue,
+   twice: a receive cost grew with the queue's length. It reads the one attribute now.
+
 Each patch is pinned to the source it was written for (:data:`PINNED`: SHA-256 of
 ``inspect.getsource`` in moto 5.2.5). If moto changes a patched function, :func:`apply`
 leaves moto alone with a warning (correct, slow), and ``tests/unit/test_moto_patch.py`` fails
@@ -67,6 +76,12 @@ PINNED = {
     "moto.core.common_models:BaseModel.__new__": (
         "08cf0ef20e88029a2eb91949492ce3281001a34b98143db186239962ad379eec"
     ),
+    "moto.backends:list_of_moto_modules": (
+        "4f741a10b06500e840c3aaa1b4f02706e6f2bfbababc0e8a2a7b9c9d0e8957dc"
+    ),
+    "moto.sqs.models:SQSBackend.is_message_valid_based_on_retention_period": (
+        "cca23b94a5f3af9d9c5af1c09ee5e615017bdf6bd032301cb321c06c7e595d4b"
+    ),
     "moto.core.responses:ActionResult.execute_result": (
         "6333faa349b58671258985778d2aaf02d31e0617aae380442e4c683c36ab248d"
     ),
@@ -96,7 +111,8 @@ _state = threading.local()  # .transaction, .query: inside a patched call on thi
 def _original(target: str) -> Any:
     module, _, path = target.partition(":")
     owner_name, _, name = path.partition(".")
-    function = vars(getattr(importlib.import_module(module), owner_name))[name]
+    owner = getattr(importlib.import_module(module), owner_name)
+    function = vars(owner)[name] if name else owner  # a method, or a module's function
     function = getattr(function, "__func__", function)  # staticmethod (__new__)
     return getattr(function, "__wrapped__", function)
 
@@ -131,13 +147,29 @@ def apply() -> bool:
     models.DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
     Table.query = _narrowed_query(Table.query)  # type: ignore[method-assign]
     Table.all_items = _narrowed_all_items(Table.all_items)  # type: ignore[method-assign,assignment]
+    from moto import backends
     from moto.dynamodb.responses import DynamoResult
+    from moto.sqs.models import SQSBackend
+
+    retained = functools.wraps(SQSBackend.is_message_valid_based_on_retention_period)(_retained)
+    SQSBackend.is_message_valid_based_on_retention_period = retained  # type: ignore[method-assign]
+    listed = tuple(backends.list_of_moto_modules())
+    modules = functools.wraps(backends.list_of_moto_modules)(lambda: iter(listed))
+    backends.list_of_moto_modules = modules  # type: ignore[assignment]
 
     DynamoResult.execute_result = fast_json_result  # type: ignore[method-assign]
     original_new = _original("moto.core.common_models:BaseModel.__new__")
     _untracked_new.__wrapped__ = original_new  # type: ignore[attr-defined]
     BaseModel.__new__ = staticmethod(_untracked_new)  # type: ignore[method-assign]
     return True
+
+
+def _retained(self: Any, queue_name: str, message: Any) -> bool:
+    """Whether ``message`` is within its queue's retention period (moto's test, patch 6)."""
+    from moto.core.utils import unix_time
+
+    retention_period = self.get_queue(queue_name).message_retention_period
+    return bool(retention_period + message.sent_timestamp / 1000 > unix_time())
 
 
 def fast_json_result(self: Any, context: Any) -> tuple[int, dict[str, str], str]:

@@ -57,9 +57,10 @@ from kbs.local.state import (
 from shared.platform.settings import Settings
 
 REGION = "eu-west-1"
-SANDBOXES = {"api": 3}
+SANDBOXES = {"api": 3, "registration_processor": 2}
 """The functions run in sandbox processes by default, and how many of each: ``api`` answers
-``POST /registrations`` (the rest run one invocation at a time each in the serve process)."""
+``POST /registrations``, ``registration_processor`` books them (its queue gets a poller per
+sandbox); the rest run one invocation at a time each in the serve process."""
 
 _EVENT_FIELDS = ("version", "id", "detail-type", "source", "account", "time", "region")
 # moto's default rule target input drops ``account`` from the event; this transformer gives
@@ -319,7 +320,13 @@ class LocalStack:
             scheduler = Scheduler(resources.schedules, self.clock, invoker, self.region)
             scheduler.start()
             starting.callback(scheduler.stop)
-            delivery = Delivery([self._poller(q, invoker, endpoint) for q in resources.queues])
+            delivery = Delivery(  # a poller per sandbox, as Lambda scales a queue's pollers
+                [
+                    self._poller(q, invoker, endpoint)
+                    for q in resources.queues
+                    for _ in range(max(1, self.sandboxes.get(q.function.name, 0)))
+                ]
+            )
             delivery.start()
             starting.callback(delivery.stop)
             gateway.start(invoker, scheduler)

@@ -296,3 +296,58 @@ def test_dynamodb_results_written_as_json_are_the_documents_moto_serialises(
     dynamodb.delete_item(TableName=TABLE, Key=_key("ALL"), ReturnValues="ALL_OLD")
 
     assert set(compared) == moto_patch._FAST_JSON
+
+
+def test_moto_s_modules_are_listed_once_not_for_every_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    from moto import backends
+
+    assert moto_patch.apply()
+    listed = list(backends.list_of_moto_modules.__wrapped__())  # type: ignore[attr-defined]
+
+    def no_listing(path: str) -> list[str]:
+        raise AssertionError(f"listed {path} again")
+
+    monkeypatch.setattr(os, "listdir", no_listing)
+
+    assert list(backends.list_of_moto_modules()) == listed
+    assert {"dynamodb", "sqs", "sesv2", "s3"} <= set(listed)
+
+
+def test_a_receive_still_drops_messages_past_their_queue_s_retention(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.sqs.models import Queue, sqs_backends
+
+    for name, value in {
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    assert moto_patch.apply()
+    with mock_aws():
+        sqs = boto3.client("sqs")
+        fresh, stale = (
+            sqs.create_queue(QueueName=name, Attributes={"MessageRetentionPeriod": "60"})[
+                "QueueUrl"
+            ]
+            for name in ("fresh", "stale")
+        )
+        sqs.send_message(QueueUrl=fresh, MessageBody="new")
+        sqs.send_message(QueueUrl=stale, MessageBody="old")
+        queues = sqs_backends["123456789012"]["eu-west-1"].queues
+        queues["stale"]._messages[0].sent_timestamp -= 61_000  # sent 61 s ago (ms)
+        monkeypatch.setattr(  # what made each receive walk the queue
+            Queue, "attributes", property(lambda _: pytest.fail("computed every attribute"))
+        )
+
+        received = sqs.receive_message(QueueUrl=fresh, MaxNumberOfMessages=10)
+        expired = sqs.receive_message(QueueUrl=stale, MaxNumberOfMessages=10)
+
+    assert [message["Body"] for message in received["Messages"]] == ["new"]
+    assert "Messages" not in expired
