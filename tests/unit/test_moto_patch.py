@@ -351,3 +351,40 @@ def test_a_receive_still_drops_messages_past_their_queue_s_retention(
 
     assert [message["Body"] for message in received["Messages"]] == ["new"]
     assert "Messages" not in expired
+
+
+def test_an_input_transformer_s_paths_are_parsed_once_and_give_the_same_input() -> None:
+    import jsonpath_ng.ext
+    from moto.events.utils import EventTemplateParser
+
+    from kbs.local.server import WHOLE_EVENT
+
+    event = {
+        "version": "0",
+        "id": "1",
+        "detail-type": "Registration Submitted",
+        "source": "kbs.registrations",
+        "account": "123456789012",
+        "time": "2026-12-01T09:00:00Z",
+        "region": "eu-west-1",
+        "resources": ["arn:x"],
+        "detail": {"data": {"name": "Zoë"}, "n": 1},
+        "ingestion-time": "2026-12-01T09:00:00Z",
+    }
+    assert moto_patch.apply()
+    uncached = jsonpath_ng.ext.parse.__wrapped__  # type: ignore[attr-defined]
+    expected = {
+        path: uncached(path).find(event)[0].value for path in WHOLE_EVENT["InputPathsMap"].values()
+    }
+
+    first = EventTemplateParser.parse(
+        WHOLE_EVENT["InputTemplate"], WHOLE_EVENT["InputPathsMap"], event
+    )
+    again = EventTemplateParser.parse(
+        WHOLE_EVENT["InputTemplate"], WHOLE_EVENT["InputPathsMap"], event
+    )
+
+    assert first == again
+    assert first["detail"] == event["detail"] and first["account"] == event["account"]
+    assert jsonpath_ng.ext.parse("$.detail") is jsonpath_ng.ext.parse("$.detail")
+    assert {path: jsonpath_ng.ext.parse(path).find(event)[0].value for path in expected} == expected
