@@ -60,16 +60,26 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def stack_rss_mb(served: Served) -> tuple[float, float]:
-    """Resident memory of the whole stack in MB: the serve process, moto's process and the
-    sandbox processes now running (``local.json`` names them); and moto's alone."""
+def stack_rss_mb(served: Served) -> dict[str, float]:
+    """Resident memory in MB of each kind of process of the stack (``local.json`` names
+    them): ``serve``, ``moto``, ``sandboxes`` (those now running), and their ``total``."""
     info = json.loads((served.data_dir / "local.json").read_text())
-    pids = [served.process.pid, info["moto_pid"], *info.get("sandbox_pids", [])]
-    total = 0.0
-    for pid in pids:
-        with contextlib.suppress(FileNotFoundError):  # a sandbox replaced since
-            total += rss_mb(pid)
-    return total, rss_mb(info["moto_pid"])
+    kinds = {"serve": [served.process.pid], "moto": [info["moto_pid"]]}
+    kinds["sandboxes"] = list(info.get("sandbox_pids", []))
+    sizes = {}
+    for kind, pids in kinds.items():
+        sizes[kind] = 0.0
+        for pid in pids:
+            with contextlib.suppress(FileNotFoundError):  # a sandbox replaced since
+                sizes[kind] += rss_mb(pid)
+    sizes["total"] = sum(sizes.values())
+    return sizes
+
+
+def _sizes(sizes: dict[str, float]) -> str:
+    return (
+        f"serve {sizes['serve']:.0f}, moto {sizes['moto']:.0f}, sandboxes {sizes['sandboxes']:.0f}"
+    )
 
 
 def load_average() -> str:
@@ -318,23 +328,24 @@ def _measure(served: Served, directory: Path, report: Callable[[str], None]) -> 
     sessions = [s["session_id"] for s in json.loads(_get(f"{served.api_url}/sessions"))]
     sessions = [s for s in sessions if s != BENCH_SESSION]
     pid = served.process.pid
-    total, moto = stack_rss_mb(served)
+    start = stack_rss_mb(served)
     report(
-        f"local stack: `kbs serve` pid {pid}; resident memory at start {total:.0f} MB "
-        f"(moto's process {moto:.0f} MB, with the serve and sandbox processes)"
+        f"local stack: `kbs serve` pid {pid}; resident memory at start {start['total']:.0f} MB "
+        f"({_sizes(start)})"
     )
     report(f"  load average (1, 5, 15 min) {load_average()}")
     flat = booking_costs(served, report)
 
     report(f"soak ({SOAK_REGISTRATIONS:,} registrations, {UPLOADS} uploads, a day of ticks)")
-    before, _ = stack_rss_mb(served)
+    sizes_before = stack_rss_mb(served)
     seconds, drained = soak(served, sessions, report)
-    after, moto = stack_rss_mb(served)
+    sizes_after = stack_rss_mb(served)
+    before, after = sizes_before["total"], sizes_after["total"]
     growth = after - before
     within = growth < GROWTH_BUDGET_MB
     report(f"  soak took {seconds:.0f} s")
-    report(f"  resident memory before soak            {before:7.0f} MB")
-    report(f"  resident memory after soak             {after:7.0f} MB (moto {moto:.0f} MB)")
+    report(f"  resident memory before soak            {before:7.0f} MB ({_sizes(sizes_before)})")
+    report(f"  resident memory after soak             {after:7.0f} MB ({_sizes(sizes_after)})")
     report(f"  load average (1, 5, 15 min) {load_average()}")
     report(
         f"  growth {growth:+.0f} MB (budget < {GROWTH_BUDGET_MB} MB): "
@@ -361,7 +372,7 @@ def _measure(served: Served, directory: Path, report: Callable[[str], None]) -> 
         f"  throughput {rate:5.1f} requests/s (budget >= {THROUGHPUT_BUDGET:.0f}): "
         f"{'ok' if busy else 'UNDER BUDGET'}"
     )
-    report(f"  resident memory at the end             {stack_rss_mb(served)[0]:7.0f} MB")
+    report(f"  resident memory at the end             {stack_rss_mb(served)['total']:7.0f} MB")
     report(f"  load average (1, 5, 15 min) {load_average()}")
     return flat and within and fast and busy and set(statuses) == {202} and drained
 
