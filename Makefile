@@ -61,8 +61,9 @@ synth: $(STAMP) node_modules/.installed
 openapi: $(STAMP)
 	$(BIN)/python -m kbs.openapi
 
+# All sections, or some: make bench SECTIONS="local" (cold fan-out reports attendance local).
 bench: $(STAMP)
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench $(SECTIONS)
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .kbs .cache .pytest_cache .mypy_cache .ruff_cache

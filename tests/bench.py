@@ -267,20 +267,39 @@ def report_series(
     return code == 0 and "dynamodb.Scan" not in calls and listed == registrations
 
 
-def main() -> int:
-    ok = cold_starts()
-    print()
-    ok &= fan_out()
-    print()
-    ok &= report_series()
-    print()
+def _attendance(report: Callable[[str], None] = print) -> bool:
     from tests.bench_certificates import attendance_and_certificates
 
-    ok &= attendance_and_certificates()
-    print()
+    return attendance_and_certificates(report)
+
+
+def _local(report: Callable[[str], None] = print) -> bool:
     from tests.bench_local import local_stack
 
-    ok &= local_stack()
+    return local_stack(report)
+
+
+SECTIONS: dict[str, Callable[..., bool]] = {
+    "cold": cold_starts,
+    "fan-out": fan_out,
+    "reports": report_series,
+    "attendance": _attendance,
+    "local": _local,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the sections named in ``argv`` (all if none: ``python -m tests.bench local``)."""
+    names = argv if argv is not None else sys.argv[1:]
+    unknown = [name for name in names if name not in SECTIONS]
+    if unknown:
+        print(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+        return 2
+    ok = True
+    for n, name in enumerate(names or SECTIONS):
+        if n:
+            print()
+        ok &= SECTIONS[name]()
     return 0 if ok else 1
 
 

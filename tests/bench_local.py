@@ -8,13 +8,17 @@
 2. Soak: 2,000 registrations (8 concurrent clients), 50 uploads of about 1 MB, and a day of
    ticks of the simulated clock (every 5 minutes from T-24h to T+2h of the first session, so
    its reminders, "live" notices and follow-ups go out); then until every queue is empty.
-   Resident memory (``VmRSS`` of the serve process) before and after; budget: under 300 MB.
+   Resident memory (``VmRSS`` of the serve process, moto's process and the api's sandbox
+   processes, summed) before and after; budget: growth under 300 MB.
 3. Latency after the soak: 400 ``POST /registrations`` from 8 concurrent clients; p50, p95,
    p99 and requests/s. Budget: p95 at most 1 s, at least 20 requests/s.
+
+Each figure is printed with the machine's load average: other work slows every one of them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import statistics
@@ -54,6 +58,33 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def stack_rss_mb(served: Served) -> dict[str, float]:
+    """Resident memory in MB of each kind of process of the stack (``local.json`` names
+    them): ``serve``, ``moto``, ``sandboxes`` (those now running), and their ``total``."""
+    info = json.loads((served.data_dir / "local.json").read_text())
+    kinds = {"serve": [served.process.pid], "moto": [info["moto_pid"]]}
+    kinds["sandboxes"] = list(info.get("sandbox_pids", []))
+    sizes = {}
+    for kind, pids in kinds.items():
+        sizes[kind] = 0.0
+        for pid in pids:
+            with contextlib.suppress(FileNotFoundError):  # a sandbox replaced since
+                sizes[kind] += rss_mb(pid)
+    sizes["total"] = sum(sizes.values())
+    return sizes
+
+
+def _sizes(sizes: dict[str, float]) -> str:
+    return (
+        f"serve {sizes['serve']:.0f}, moto {sizes['moto']:.0f}, sandboxes {sizes['sandboxes']:.0f}"
+    )
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (``/proc/loadavg``): other work on the machine."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def _programme(directory: Path) -> Path:
@@ -170,6 +201,7 @@ def booking_costs(served: Served, report: Callable[[str], None]) -> bool:
     flat = ratio <= FLAT_RATIO
     verdict = "flat" if flat else "GROWS"
     report(f"  transaction at {TABLE_SIZES[-1]:,} / at 0: {ratio:.2f}x ({verdict})")
+    report(f"  load average (1, 5, 15 min) {load_average()}")
     return flat
 
 
@@ -288,7 +320,6 @@ def local_stack(report: Callable[[str], None] = print) -> bool:
 
 
 def _measure(served: Served, directory: Path, report: Callable[[str], None]) -> bool:
-    pid = served.process.pid
     imported = kbs(
         "sessions", "import", str(_programme(directory)), "--local", str(served.data_dir)
     )
@@ -296,18 +327,26 @@ def _measure(served: Served, directory: Path, report: Callable[[str], None]) -> 
         raise RuntimeError(imported.stderr)
     sessions = [s["session_id"] for s in json.loads(_get(f"{served.api_url}/sessions"))]
     sessions = [s for s in sessions if s != BENCH_SESSION]
-    report(f"local stack: `kbs serve` pid {pid}, resident memory at start {rss_mb(pid):.0f} MB")
+    pid = served.process.pid
+    start = stack_rss_mb(served)
+    report(
+        f"local stack: `kbs serve` pid {pid}; resident memory at start {start['total']:.0f} MB "
+        f"({_sizes(start)})"
+    )
+    report(f"  load average (1, 5, 15 min) {load_average()}")
     flat = booking_costs(served, report)
 
     report(f"soak ({SOAK_REGISTRATIONS:,} registrations, {UPLOADS} uploads, a day of ticks)")
-    before = rss_mb(pid)
+    sizes_before = stack_rss_mb(served)
     seconds, drained = soak(served, sessions, report)
-    after = rss_mb(pid)
+    sizes_after = stack_rss_mb(served)
+    before, after = sizes_before["total"], sizes_after["total"]
     growth = after - before
     within = growth < GROWTH_BUDGET_MB
     report(f"  soak took {seconds:.0f} s")
-    report(f"  resident memory before soak            {before:7.0f} MB")
-    report(f"  resident memory after soak             {after:7.0f} MB")
+    report(f"  resident memory before soak            {before:7.0f} MB ({_sizes(sizes_before)})")
+    report(f"  resident memory after soak             {after:7.0f} MB ({_sizes(sizes_after)})")
+    report(f"  load average (1, 5, 15 min) {load_average()}")
     report(
         f"  growth {growth:+.0f} MB (budget < {GROWTH_BUDGET_MB} MB): "
         f"{'ok' if within else 'OVER BUDGET'}"
@@ -333,7 +372,8 @@ def _measure(served: Served, directory: Path, report: Callable[[str], None]) -> 
         f"  throughput {rate:5.1f} requests/s (budget >= {THROUGHPUT_BUDGET:.0f}): "
         f"{'ok' if busy else 'UNDER BUDGET'}"
     )
-    report(f"  resident memory at the end             {rss_mb(pid):7.0f} MB")
+    report(f"  resident memory at the end             {stack_rss_mb(served)['total']:7.0f} MB")
+    report(f"  load average (1, 5, 15 min) {load_average()}")
     return flat and within and fast and busy and set(statuses) == {202} and drained
 
 

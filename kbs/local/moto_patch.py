@@ -22,6 +22,30 @@
    off for every other service: one ``kbs serve`` grew from 176 MB to 7.5 GB through these
    lists and the copies above.
 
+4. ``ActionResult.execute_result`` serialises every response by walking botocore's output
+   shape, attribute by attribute (``AttributePicker``, aliases, per-value type dispatch): for
+   a DynamoDB result carrying items (a Query of the programme, a GetItem), about half of the
+   CPU moto spent on ``POST /registrations``. Those results are already in DynamoDB's wire
+   form (:func:`moto.dynamodb.models.utilities.dynamo_to_dict`), so for the operations in
+   :data:`_FAST_JSON` the patch writes them with :func:`json.dumps` (bytes as base64,
+   datetimes as epoch seconds, as moto's JSON serializer does); ``tests/unit/test_moto_patch.py``
+   checks it gives the same document as moto's serializer.
+
+5. ``moto.backends.list_of_moto_modules`` lists moto's package directory and ``stat``s each
+   of its ~150 entries; moto's server calls it for every request (to tell a service's name
+   from a host name): it is listed once now (the installed package does not change).
+
+6. ``SQSBackend.is_message_valid_based_on_retention_period``, called for every message a
+   ReceiveMessage returns, reads the queue's retention period through ``get_queue_attributes``,
+   which computes every attribute, each approximate count walking every message of the queue,
+   twice: a receive cost grew with the queue's length. It reads the one attribute now.
+
+7. ``EventTemplateParser.parse`` (a rule target's ``InputTransformer``: the local stack's
+   :data:`~kbs.local.server.WHOLE_EVENT`) parses each of its 8 JSONPaths anew for every event
+   routed, and ``jsonpath_ng`` builds a new parser (``ply`` tables) each time: 3.3 ms an
+   event. ``jsonpath_ng.ext.parse`` is cached now (a parsed path is an immutable tree; the
+   same path string gives the same tree): 0.2 ms.
+
 Each patch is pinned to the source it was written for (:data:`PINNED`: SHA-256 of
 ``inspect.getsource`` in moto 5.2.5). If moto changes a patched function, :func:`apply`
 leaves moto alone with a warning (correct, slow), and ``tests/unit/test_moto_patch.py`` fails
@@ -30,15 +54,19 @@ until the patch is reviewed. Only the local stack applies it; Lambda code never 
 
 from __future__ import annotations
 
+import base64
+import calendar
 import copy
 import functools
 import hashlib
 import importlib
 import inspect
+import json
 import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 PINNED = {
@@ -54,10 +82,36 @@ PINNED = {
     "moto.core.common_models:BaseModel.__new__": (
         "08cf0ef20e88029a2eb91949492ce3281001a34b98143db186239962ad379eec"
     ),
+    "moto.backends:list_of_moto_modules": (
+        "4f741a10b06500e840c3aaa1b4f02706e6f2bfbababc0e8a2a7b9c9d0e8957dc"
+    ),
+    "moto.sqs.models:SQSBackend.is_message_valid_based_on_retention_period": (
+        "cca23b94a5f3af9d9c5af1c09ee5e615017bdf6bd032301cb321c06c7e595d4b"
+    ),
+    "moto.events.utils:EventTemplateParser.parse": (
+        "40a5a46a321811bb2643aaabb7b45c37f75644fcce9cb95524e729a43f0d97d7"
+    ),
+    "moto.core.responses:ActionResult.execute_result": (
+        "6333faa349b58671258985778d2aaf02d31e0617aae380442e4c683c36ab248d"
+    ),
 }
 """``module:Class.function`` -> SHA-256 of its source in moto 5.2.5."""
 
 _WRITES = ("Put", "Update", "Delete")
+# DynamoDB operations whose results are written with json.dumps (patch 4).
+_FAST_JSON = frozenset(
+    {
+        "BatchGetItem",
+        "DeleteItem",
+        "GetItem",
+        "PutItem",
+        "Query",
+        "Scan",
+        "TransactGetItems",
+        "UpdateItem",
+    }
+)
+JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
 _TRACKED = ("moto.ses.", "moto.sesv2.")
 _EXACT = ("S", "B")  # key types whose stored value is the value compared
 _state = threading.local()  # .transaction, .query: inside a patched call on this thread
@@ -66,7 +120,8 @@ _state = threading.local()  # .transaction, .query: inside a patched call on thi
 def _original(target: str) -> Any:
     module, _, path = target.partition(":")
     owner_name, _, name = path.partition(".")
-    function = vars(getattr(importlib.import_module(module), owner_name))[name]
+    owner = getattr(importlib.import_module(module), owner_name)
+    function = vars(owner)[name] if name else owner  # a method, or a module's function
     function = getattr(function, "__func__", function)  # staticmethod (__new__)
     return getattr(function, "__wrapped__", function)
 
@@ -101,10 +156,54 @@ def apply() -> bool:
     models.DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
     Table.query = _narrowed_query(Table.query)  # type: ignore[method-assign]
     Table.all_items = _narrowed_all_items(Table.all_items)  # type: ignore[method-assign,assignment]
+    import jsonpath_ng.ext
+    from moto import backends
+    from moto.dynamodb.responses import DynamoResult
+    from moto.sqs.models import SQSBackend
+
+    jsonpath_ng.ext.parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
+
+    retained = functools.wraps(SQSBackend.is_message_valid_based_on_retention_period)(_retained)
+    SQSBackend.is_message_valid_based_on_retention_period = retained  # type: ignore[method-assign]
+    listed = tuple(backends.list_of_moto_modules())
+    modules = functools.wraps(backends.list_of_moto_modules)(lambda: iter(listed))
+    backends.list_of_moto_modules = modules
+
+    DynamoResult.execute_result = fast_json_result  # type: ignore[method-assign]
     original_new = _original("moto.core.common_models:BaseModel.__new__")
     _untracked_new.__wrapped__ = original_new  # type: ignore[attr-defined]
     BaseModel.__new__ = staticmethod(_untracked_new)  # type: ignore[method-assign]
     return True
+
+
+def _retained(self: Any, queue_name: str, message: Any) -> bool:
+    """Whether ``message`` is within its queue's retention period (moto's test, patch 6)."""
+    from moto.core.utils import unix_time
+
+    retention_period = self.get_queue(queue_name).message_retention_period
+    return bool(retention_period + message.sent_timestamp / 1000 > unix_time())
+
+
+def fast_json_result(self: Any, context: Any) -> tuple[int, dict[str, str], str]:
+    """``DynamoResult.execute_result``: the result as JSON for the operations of
+    :data:`_FAST_JSON`, moto's own serializer for any other."""
+    from moto.core.responses import ActionResult
+
+    if context.operation_model.name not in _FAST_JSON:
+        return ActionResult.execute_result(self, context)  # type: ignore[return-value]
+    members = context.operation_model.output_shape.members  # moto drops any other key
+    result = {key: value for key, value in self.result.items() if key in members}
+    body = json.dumps(result, default=_json_value, separators=(",", ":"))
+    return 200, {"Content-Type": JSON_CONTENT_TYPE}, body
+
+
+def _json_value(value: Any) -> Any:
+    """What moto's JSON serializer writes for the values ``json`` cannot."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, datetime):
+        return calendar.timegm(value.timetuple()) + value.microsecond // 1000 / 1000
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:

@@ -105,8 +105,10 @@ def entries(directory: Path, *, to: str | None = None, kind: str | None = None) 
     return [entry for _, _, entry in sorted(found, key=lambda item: (item[0], item[1]))]
 
 
-def sent_messages() -> Iterator[tuple[str, bytes]]:
-    """``(message id, RFC 5322 bytes)`` of every message moto's SES holds, in sending order."""
+def sent_messages(skip: Callable[[str], bool] = lambda _: False) -> Iterator[tuple[str, bytes]]:
+    """``(message id, RFC 5322 bytes)`` of every message moto's SES holds, in sending order,
+    but those whose id ``skip`` accepts (not rendered: the outbox polls every
+    :data:`POLL_SECONDS`, and rendering every message each time grew with the mailbox)."""
     from moto.ses.models import Message, RawMessage, TemplateMessage, ses_backends
 
     render: dict[type, Callable[[dict[str, Any]], bytes]] = {
@@ -118,7 +120,7 @@ def sent_messages() -> Iterator[tuple[str, bytes]]:
         for backend in list(regions.values()):
             for message in list(backend.sent_messages):
                 kind = type(message)
-                if kind in render:
+                if kind in render and not skip(message.id):
                     yield message.id, render[kind](vars(message))
 
 
@@ -234,10 +236,8 @@ class Outbox:
         """Write the messages not written yet; their paths."""
         self._take_up_forget_requests()
         written = []
-        for message_id, data in sent_messages():
+        for message_id, data in sent_messages(self._was_written):
             key = _SAFE.sub("", message_id)
-            if key in self._written:
-                continue
             path = self._free_path(eml_stem(data))
             partial = path.with_suffix(".partial")
             partial.write_bytes(data)
@@ -247,6 +247,9 @@ class Outbox:
             self._written.add(key)
             written.append(path)
         return written
+
+    def _was_written(self, message_id: str) -> bool:
+        return _SAFE.sub("", message_id) in self._written
 
     def _free_path(self, stem: str) -> Path:
         path, n = self.directory / f"{stem}.eml", 1

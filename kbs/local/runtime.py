@@ -3,7 +3,8 @@
 Handlers are imported by the string declared in :mod:`infra.wiring` and called in this
 process. Each function runs one invocation at a time, as one Lambda sandbox does (its module
 state, such as an event resolver's ``current_event``, belongs to the invocation in hand);
-different functions run at the same time. What they share here and would not share in AWS,
+different functions run at the same time. A busy function can instead run in several sandbox
+processes at once (:mod:`kbs.local.sandbox`). What they share here and would not share in AWS,
 the Powertools metric set, is guarded by a lock (:func:`guard_shared_metrics`); moto's DynamoDB
 is serialised in :mod:`kbs.local.moto_server`.
 """
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from infra.wiring import Function
 
@@ -144,17 +145,33 @@ def guard_shared_metrics() -> None:
     provider._kbs_guarded = True  # type: ignore[attr-defined]
 
 
-class Invoker:
-    """Calls declared handlers in this process with a fresh context each time: one invocation
-    at a time per function (a sandbox each), functions concurrently."""
+class Sandboxes(Protocol):
+    """Sandboxes of one function elsewhere (:class:`kbs.local.sandbox.SandboxPool`)."""
 
-    def __init__(self, functions: tuple[Function, ...], region: str) -> None:
+    def invoke(self, event: Any) -> Invocation: ...
+
+
+class Invoker:
+    """Calls declared handlers with a fresh context each time: in this process one invocation
+    at a time per function (a sandbox each), functions concurrently; a function given
+    ``sandboxes`` runs there instead, concurrently (:mod:`kbs.local.sandbox`)."""
+
+    def __init__(
+        self,
+        functions: tuple[Function, ...],
+        region: str,
+        sandboxes: Mapping[str, Sandboxes] | None = None,
+    ) -> None:
         self._region = region
-        self._handlers = {fn.name: load_handler(fn) for fn in functions}
-        self._locks = {fn.name: threading.Lock() for fn in functions}
+        self._sandboxes = dict(sandboxes or {})
+        here = [fn for fn in functions if fn.name not in self._sandboxes]
+        self._handlers = {fn.name: load_handler(fn) for fn in here}
+        self._locks = {fn.name: threading.Lock() for fn in here}
         guard_shared_metrics()
 
     def invoke(self, fn: Function, event: Any) -> Invocation:
+        if fn.name in self._sandboxes:
+            return self._sandboxes[fn.name].invoke(event)
         context = LambdaContext(
             function_name=fn.name,
             memory_limit_in_mb=fn.memory_mb,

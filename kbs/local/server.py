@@ -8,8 +8,9 @@ dead-letter queue) per :class:`~infra.wiring.WorkQueue`, one scheduled rule per
 verified SES sender, a configuration set and the link-signing secret (its key from the data
 dir: links in old emails still verify after a restart).
 
-:class:`LocalStack` runs it: moto, the gateway, the delivery pollers, the clock and the
-outbox, and ``DATA_DIR/local.json`` while it runs. moto is in memory: every start is fresh.
+:class:`LocalStack` runs it: moto and the outbox writer in a process of their own
+(:mod:`kbs.local.moto_process`), and in this one the gateway, the delivery pollers and the
+clock, and ``DATA_DIR/local.json`` while it runs. moto is in memory: every start is fresh.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-import urllib.request
+from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,11 +40,13 @@ from kbs.local.clock import Clock, ScheduledRule, Scheduler, event_time
 from kbs.local.delivery import Delivery, DeliveryPolicy, Poller, Queue, queue_arn
 from kbs.local.event_time import stamp_put_events
 from kbs.local.gateway import LOOPBACK, Gateway
-from kbs.local.moto_server import MotoServer
-from kbs.local.outbox import Outbox, forget
+from kbs.local.moto_process import MotoProcess
+from kbs.local.outbox import forget
 from kbs.local.provisioning import create_table
 from kbs.local.runtime import FAKE_CREDENTIALS, Invoker, aws_environment, patched_environ
+from kbs.local.sandbox import SandboxPool
 from kbs.local.state import (
+    OUTBOX,
     DataDirLock,
     UncleanStop,
     link_key,
@@ -54,6 +57,10 @@ from kbs.local.state import (
 from shared.platform.settings import Settings
 
 REGION = "eu-west-1"
+SANDBOXES = {"api": 3, "registration_processor": 2}
+"""The functions run in sandbox processes by default, and how many of each: ``api`` answers
+``POST /registrations``, ``registration_processor`` books them (its queue gets a poller per
+sandbox); the rest run one invocation at a time each in the serve process."""
 
 _EVENT_FIELDS = ("version", "id", "detail-type", "source", "account", "time", "region")
 # moto's default rule target input drops ``account`` from the event; this transformer gives
@@ -251,6 +258,7 @@ class LocalStack:
         region: str = REGION,
         delivery: DeliveryPolicy | None = None,
         cap_loopback: bool = False,
+        sandboxes: Mapping[str, int] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.port = port
@@ -261,6 +269,8 @@ class LocalStack:
         self.delivery = delivery or DeliveryPolicy()
         # The submission caps (shared.registrations.caps) leave 127.0.0.1 alone unless asked.
         self.cap_loopback = cap_loopback
+        # Functions run in sandbox processes, concurrently (name -> how many).
+        self.sandboxes = dict(SANDBOXES if sandboxes is None else sandboxes)
         self.info: dict[str, Any] = {}
         self.unclean_stop: UncleanStop | None = None
         """Set by :meth:`start` when the previous run on the data dir did not stop cleanly."""
@@ -274,39 +284,56 @@ class LocalStack:
             starting.callback(lock.release)
             self.unclean_stop = recover_unclean_stop(self.data_dir)
             key = link_key(self.data_dir)
-            endpoint = self._start_moto(starting)
+            moto = MotoProcess(LOOPBACK, self.data_dir / OUTBOX)  # with the outbox writer
+            endpoint = moto.start()
+            starting.callback(moto.stop)  # stopped last: the last emails are written then
             starting.callback(stamp_put_events(self.clock))  # before any client is made
             gateway = Gateway(self.functions, self.clock, self.port)  # binds: the URL is known
             starting.callback(gateway.stop)
             environment = self._environment(gateway.url)
             aws = aws_environment(endpoint, self.region)
             starting.enter_context(patched_environ({**aws, **environment}))
+            pools = {  # they import their handler while provisioning runs
+                fn.name: SandboxPool(fn, self.region, self.sandboxes[fn.name], self.clock)
+                for fn in self.functions
+                if self.sandboxes.get(fn.name, 0) > 0
+            }
+            for pool in pools.values():
+                starting.callback(pool.stop)
             resources = provision(
                 self.functions, self.names, endpoint, self.region, self.delivery, key
             )
             environment |= resources.queue_environment()
             starting.enter_context(patched_environ(environment))
-            invoker = Invoker(self.functions, self.region)
-            outbox = Outbox(self.data_dir / "outbox")
-            outbox.start()
-            starting.callback(outbox.stop)
+            for pool in pools.values():
+                pool.start(dict(os.environ))  # with the queue URLs
+            invoker = Invoker(self.functions, self.region, pools)
+            outbox = self.data_dir / OUTBOX
             # An erasure by link (the privacy function runs in this process) drops the copies.
             # Imported here: handler modules (and their loggers, bound to stdout on import) stay
             # out of commands that only import this module (``kbs invoke`` redirects stdout).
             from shared.privacy import rights
 
-            forget_copies = functools.partial(forget, outbox.directory)
+            forget_copies = functools.partial(forget, outbox)
             rights.ERASURE_LISTENERS.append(forget_copies)
             starting.callback(rights.ERASURE_LISTENERS.remove, forget_copies)
             scheduler = Scheduler(resources.schedules, self.clock, invoker, self.region)
             scheduler.start()
             starting.callback(scheduler.stop)
-            delivery = Delivery([self._poller(q, invoker, endpoint) for q in resources.queues])
+            delivery = Delivery(  # a poller per sandbox, as Lambda scales a queue's pollers
+                [
+                    self._poller(q, invoker, endpoint)
+                    for q in resources.queues
+                    for _ in range(max(1, self.sandboxes.get(q.function.name, 0)))
+                ]
+            )
             delivery.start()
             starting.callback(delivery.stop)
             gateway.start(invoker, scheduler)
             starting.callback(gateway.stop)  # on stop, stop taking requests first
             self.info = self._describe(gateway.url, endpoint, resources, environment, outbox)
+            self.info["moto_pid"] = moto.pid
+            self.info["sandbox_pids"] = [pid for pool in pools.values() for pid in pool.pids]
             write_info(self.data_dir, self.info)
             starting.callback(remove_info, self.data_dir)
             self.clock.listen(self._clock_moved)  # commands read the clock from local.json
@@ -327,16 +354,6 @@ class LocalStack:
     def _clock_moved(self, at: datetime | None) -> None:
         self.info["clock"] = event_time(at) if at else "real"
         write_info(self.data_dir, self.info)
-
-    def _start_moto(self, starting: ExitStack) -> str:
-        moto = MotoServer(LOOPBACK)
-        moto.start()
-        starting.callback(moto.stop)
-        endpoint = moto.endpoint
-        # moto's state is per process: start from nothing (matters when started in-process).
-        request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310
-        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 (our moto)
-        return endpoint
 
     def _poller(self, queue: Queue, invoker: Invoker, endpoint: str) -> Poller:
         sqs = moto_client("sqs", endpoint, self.region)  # a client per polling thread
@@ -364,7 +381,7 @@ class LocalStack:
         endpoint: str,
         resources: Resources,
         environment: dict[str, str],
-        outbox: Outbox,
+        outbox: Path,
     ) -> dict[str, Any]:
         return {
             "status": "running",
@@ -382,6 +399,6 @@ class LocalStack:
             "dead_letter_queues": {q.rule: q.dead_letter_url for q in resources.queues},
             "schedules": {r.schedule.name: r.schedule.expression for r in resources.schedules},
             "clock": event_time(self.clock.now()) if self.clock.simulated else "real",
-            "outbox": str(outbox.directory),
+            "outbox": str(outbox),
             "environment": environment,
         }

@@ -64,3 +64,30 @@ def batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def scheduled(event: dict[str, Any], context: Any) -> None:
     """Schedule: records the Scheduled Event."""
     _record(context, event)
+
+
+def rendezvous(event: dict[str, Any], context: Any) -> list[int]:
+    """Writes this process's id under ``event["directory"]``, then waits (up to 20 s) until
+    ``event["expected"]`` processes have: the ids seen (only its own if nobody else came)."""
+    import os
+    import time
+    from pathlib import Path
+
+    directory = Path(event["directory"])
+    (directory / str(os.getpid())).touch()
+    deadline = time.monotonic() + 20
+    while len(list(directory.iterdir())) < event["expected"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return sorted(int(path.name) for path in directory.iterdir())
+
+
+def crash(event: dict[str, Any], context: Any) -> Any:
+    """Ends its process at once when asked (``{"crash": true}``), as ``kill -9`` would; else
+    answers its process id. ``{"sleep": S}`` sleeps first."""
+    import os
+    import time
+
+    time.sleep(event.get("sleep", 0))
+    if event.get("crash"):
+        os._exit(9)
+    return os.getpid()

@@ -6,6 +6,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from kbs.cli import main
@@ -106,22 +107,34 @@ def test_templated_mail_is_kept_with_its_template_data(info: dict[str, Any]) -> 
 
 
 def test_a_second_writer_on_the_same_outbox_writes_nothing_again(
-    info: dict[str, Any], tmp_path: Path
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ses = moto_client("sesv2", info["aws_endpoint_url"], info["region"])
-    ses.send_email(
-        FromEmailAddress=info["sender_email"],
-        Destination={"ToAddresses": ["ana@example.pt"]},
-        Content={"Simple": {"Subject": {"Data": "Again"}, "Body": {"Text": {"Data": "."}}}},
-    )
-    first = Outbox(tmp_path / "outbox")
+    # An Outbox reads the SES memory of the moto in its own process (kbs serve runs it in
+    # moto's process): here, in-process moto.
+    from moto import mock_aws
 
-    written = first.collect()
-    second = Outbox(tmp_path / "outbox")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        ses = boto3.client(
+            "sesv2",
+            region_name="eu-west-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        ses.create_email_identity(EmailIdentity="kbs@example.org")
+        ses.send_email(
+            FromEmailAddress="kbs@example.org",
+            Destination={"ToAddresses": ["ana@example.pt"]},
+            Content={"Simple": {"Subject": {"Data": "Again"}, "Body": {"Text": {"Data": "."}}}},
+        )
+        first = Outbox(tmp_path / "outbox")
 
-    assert written
-    assert first.collect() == []
-    assert second.collect() == []
+        written = first.collect()
+        second = Outbox(tmp_path / "outbox")
+
+        assert len(written) == 1
+        assert first.collect() == []
+        assert second.collect() == []
 
 
 def reminder(sender: str, to: str, subject: str, date: str) -> bytes:

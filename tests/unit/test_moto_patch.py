@@ -8,6 +8,7 @@ in-process moto with the patch applied.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -227,3 +228,163 @@ def test_a_gsi_query_returns_exactly_its_matches_in_index_order(dynamodb: Any) -
     expected = [n for n in range(30) if n % 3 and n % 2 and 30 - n > 10]
     assert [item["PK"]["S"] for item in found] == [f"P{n}" for n in sorted(expected, reverse=True)]
     assert missing == []
+
+
+def test_dynamodb_results_written_as_json_are_the_documents_moto_serialises(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.responses import DynamoResult
+
+    compared: list[str] = []
+
+    def both(self: Any, context: Any) -> Any:
+        fast = moto_patch.fast_json_result(self, context)
+        slow = ActionResult.execute_result(self, context)
+        operation = context.operation_model.name
+        assert (operation, fast[0], json.loads(fast[2])) == (
+            operation,
+            slow[0],
+            json.loads(slow[2]),
+        )
+        assert fast[1]["Content-Type"] == slow[1]["Content-Type"]
+        compared.append(operation)
+        return fast
+
+    monkeypatch.setattr(DynamoResult, "execute_result", both)
+    item = {
+        **_key("ALL"),
+        "s": {"S": 'é " <> \\ \u2028'},
+        "n": {"N": "1.50"},
+        "b": {"B": b"\x00\xffbinary"},
+        "bs": {"BS": [b"a", b"\x01"]},
+        "ss": {"SS": ["x", "y"]},
+        "ns": {"NS": ["1", "2.5"]},
+        "t": {"BOOL": True},
+        "z": {"NULL": True},
+        "l": {"L": [{"S": "a"}, {"N": "2"}, {"M": {"k": {"B": b"\x02"}}}]},
+        "m": {"M": {"inner": {"L": []}, "e": {"M": {}}}},
+    }
+    dynamodb.put_item(TableName=TABLE, Item=item, ReturnValues="ALL_OLD")
+    dynamodb.put_item(TableName=TABLE, Item=item, ReturnValues="ALL_OLD")
+    dynamodb.get_item(TableName=TABLE, Key=_key("ALL"), ReturnConsumedCapacity="TOTAL")
+    dynamodb.get_item(TableName=TABLE, Key=_key("NONE"))
+    dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "ALL"}},
+        ReturnConsumedCapacity="INDEXES",
+    )
+    dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "ALL"}},
+        Select="COUNT",
+    )
+    dynamodb.scan(TableName=TABLE, Limit=2)
+    dynamodb.update_item(
+        TableName=TABLE,
+        Key=_key("ALL"),
+        UpdateExpression="ADD n :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnValues="ALL_NEW",
+    )
+    dynamodb.batch_get_item(RequestItems={TABLE: {"Keys": [_key("ALL"), _key("KEEP")]}})
+    dynamodb.transact_get_items(TransactItems=[{"Get": {"TableName": TABLE, "Key": _key("ALL")}}])
+    dynamodb.transact_write_items(TransactItems=_actions("n = :three"))
+    dynamodb.batch_write_item(RequestItems={TABLE: [{"PutRequest": {"Item": _key("BATCH")}}]})
+    dynamodb.delete_item(TableName=TABLE, Key=_key("ALL"), ReturnValues="ALL_OLD")
+
+    assert set(compared) == moto_patch._FAST_JSON
+
+
+def test_moto_s_modules_are_listed_once_not_for_every_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    from moto import backends
+
+    assert moto_patch.apply()
+    listed = list(backends.list_of_moto_modules.__wrapped__())  # type: ignore[attr-defined]
+
+    def no_listing(path: str) -> list[str]:
+        raise AssertionError(f"listed {path} again")
+
+    monkeypatch.setattr(os, "listdir", no_listing)
+
+    assert list(backends.list_of_moto_modules()) == listed
+    assert {"dynamodb", "sqs", "sesv2", "s3"} <= set(listed)
+
+
+def test_a_receive_still_drops_messages_past_their_queue_s_retention(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.sqs.models import Queue, sqs_backends
+
+    for name, value in {
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    assert moto_patch.apply()
+    with mock_aws():
+        sqs = boto3.client("sqs")
+        fresh, stale = (
+            sqs.create_queue(QueueName=name, Attributes={"MessageRetentionPeriod": "60"})[
+                "QueueUrl"
+            ]
+            for name in ("fresh", "stale")
+        )
+        sqs.send_message(QueueUrl=fresh, MessageBody="new")
+        sqs.send_message(QueueUrl=stale, MessageBody="old")
+        queues = sqs_backends["123456789012"]["eu-west-1"].queues
+        queues["stale"]._messages[0].sent_timestamp -= 61_000  # sent 61 s ago (ms)
+        monkeypatch.setattr(  # what made each receive walk the queue
+            Queue, "attributes", property(lambda _: pytest.fail("computed every attribute"))
+        )
+
+        received = sqs.receive_message(QueueUrl=fresh, MaxNumberOfMessages=10)
+        expired = sqs.receive_message(QueueUrl=stale, MaxNumberOfMessages=10)
+
+    assert [message["Body"] for message in received["Messages"]] == ["new"]
+    assert "Messages" not in expired
+
+
+def test_an_input_transformer_s_paths_are_parsed_once_and_give_the_same_input() -> None:
+    import jsonpath_ng.ext
+    from moto.events.utils import EventTemplateParser
+
+    from kbs.local.server import WHOLE_EVENT
+
+    event = {
+        "version": "0",
+        "id": "1",
+        "detail-type": "Registration Submitted",
+        "source": "kbs.registrations",
+        "account": "123456789012",
+        "time": "2026-12-01T09:00:00Z",
+        "region": "eu-west-1",
+        "resources": ["arn:x"],
+        "detail": {"data": {"name": "Zoë"}, "n": 1},
+        "ingestion-time": "2026-12-01T09:00:00Z",
+    }
+    assert moto_patch.apply()
+    uncached = jsonpath_ng.ext.parse.__wrapped__  # type: ignore[attr-defined]
+    expected = {
+        path: uncached(path).find(event)[0].value for path in WHOLE_EVENT["InputPathsMap"].values()
+    }
+
+    first = EventTemplateParser.parse(
+        WHOLE_EVENT["InputTemplate"], WHOLE_EVENT["InputPathsMap"], event
+    )
+    again = EventTemplateParser.parse(
+        WHOLE_EVENT["InputTemplate"], WHOLE_EVENT["InputPathsMap"], event
+    )
+
+    assert first == again
+    assert first["detail"] == event["detail"] and first["account"] == event["account"]
+    assert jsonpath_ng.ext.parse("$.detail") is jsonpath_ng.ext.parse("$.detail")
+    assert {path: jsonpath_ng.ext.parse(path).find(event)[0].value for path in expected} == expected
