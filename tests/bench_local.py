@@ -8,8 +8,10 @@
 2. Soak: 2,000 registrations (8 concurrent clients), 50 uploads of about 1 MB, and a day of
    ticks of the simulated clock (every 5 minutes from T-24h to T+2h of the first session, so
    its reminders, "live" notices and follow-ups go out); then until every queue is empty.
-   Resident memory (``VmRSS`` of the serve process, moto's process and the api's sandbox
-   processes, summed) before and after; budget: growth under 300 MB.
+   Memory (the proportional set size, ``Pss`` of ``/proc/{pid}/smaps_rollup``, of the serve
+   process, moto's process and the sandbox processes, summed: pages the processes share, such
+   as the Python libraries, counted once rather than once per process) before and after;
+   budget: growth under 300 MB.
 3. Latency after the soak: 400 ``POST /registrations`` from 8 concurrent clients; p50, p95,
    p99 and requests/s. Budget: p95 at most 1 s, at least 20 requests/s.
 
@@ -53,11 +55,13 @@ LOG = ROOT / ".kbs" / "bench-serve.log"
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of process ``pid`` in MB (``VmRSS`` in ``/proc/{pid}/status``)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+    """Memory of process ``pid`` in MB: its proportional set size (``Pss`` in
+    ``/proc/{pid}/smaps_rollup``: each shared page divided among the processes that map it),
+    so that a sum over the stack's processes counts shared libraries once."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    raise RuntimeError(f"no Pss for pid {pid}")
 
 
 def stack_rss_mb(served: Served) -> dict[str, float]:
@@ -330,7 +334,7 @@ def _measure(served: Served, directory: Path, report: Callable[[str], None]) -> 
     pid = served.process.pid
     start = stack_rss_mb(served)
     report(
-        f"local stack: `kbs serve` pid {pid}; resident memory at start {start['total']:.0f} MB "
+        f"local stack: `kbs serve` pid {pid}; memory (PSS) at start {start['total']:.0f} MB "
         f"({_sizes(start)})"
     )
     report(f"  load average (1, 5, 15 min) {load_average()}")
@@ -344,8 +348,8 @@ def _measure(served: Served, directory: Path, report: Callable[[str], None]) -> 
     growth = after - before
     within = growth < GROWTH_BUDGET_MB
     report(f"  soak took {seconds:.0f} s")
-    report(f"  resident memory before soak            {before:7.0f} MB ({_sizes(sizes_before)})")
-    report(f"  resident memory after soak             {after:7.0f} MB ({_sizes(sizes_after)})")
+    report(f"  memory (PSS) before soak            {before:7.0f} MB ({_sizes(sizes_before)})")
+    report(f"  memory (PSS) after soak             {after:7.0f} MB ({_sizes(sizes_after)})")
     report(f"  load average (1, 5, 15 min) {load_average()}")
     report(
         f"  growth {growth:+.0f} MB (budget < {GROWTH_BUDGET_MB} MB): "
@@ -372,7 +376,7 @@ def _measure(served: Served, directory: Path, report: Callable[[str], None]) -> 
         f"  throughput {rate:5.1f} requests/s (budget >= {THROUGHPUT_BUDGET:.0f}): "
         f"{'ok' if busy else 'UNDER BUDGET'}"
     )
-    report(f"  resident memory at the end             {stack_rss_mb(served)['total']:7.0f} MB")
+    report(f"  memory (PSS) at the end             {stack_rss_mb(served)['total']:7.0f} MB")
     report(f"  load average (1, 5, 15 min) {load_average()}")
     return flat and within and fast and busy and set(statuses) == {202} and drained
 
