@@ -10,8 +10,11 @@ mkdir -p "$data"
 #    foreground). --port 0 takes any free port; .kbs/local.json says which.
 $kbs serve --port "${PORT:-0}" --data-dir "$data" > "$data/serve.log" 2>&1 &
 serve=$!
-trap 'kill $serve; wait $serve' EXIT
-until grep -qs "\"pid\": $serve," "$data/local.json"; do sleep 0.2; done
+trap 'kill $serve 2>/dev/null; wait $serve || true' EXIT
+until grep -qs "\"pid\": $serve," "$data/local.json"; do
+  kill -0 $serve 2>/dev/null || { cat "$data/serve.log" >&2; exit 1; }   # it could not start
+  sleep 0.2
+done
 grep '"api_url"' "$data/local.json"      # open that URL in a browser: the registration page
 
 # 2. Load the SAMPLE programme (seven sessions, dates relative to today) and list it.

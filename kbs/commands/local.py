@@ -19,7 +19,7 @@ from typing import Any
 
 from infra.wiring import EventRule, Function, function
 from kbs import target as targets
-from kbs.local.clock import Clock, parse_time
+from kbs.local.clock import Clock, parse_time, within_range
 from kbs.local.delivery import queue_arn, received, sqs_event
 from kbs.local.gateway import TICK_PATH
 from kbs.local.runtime import Invoker, aws_environment, configure_logging, patched_environ
@@ -108,15 +108,18 @@ def tick_time(at: str, session_id: str | None, args: argparse.Namespace) -> date
         raise TargetError(f"no session {session_id} on the local stack") from exc
     sign, amount, unit = match.groups()
     offset = timedelta(hours=int(amount)) if unit == "h" else timedelta(minutes=int(amount))
-    return start - offset if sign == "-" else start + offset
+    try:
+        return within_range(start - offset if sign == "-" else start + offset)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _iso_time(value: str) -> datetime:
     try:
         return parse_time(value)
-    except ValueError:
+    except ValueError as exc:
         raise argparse.ArgumentTypeError(
-            f"{value!r} is not an ISO 8601 time such as 2026-03-02T09:00:00Z"
+            f"{value!r} is not an ISO 8601 time such as 2026-03-02T09:00:00Z ({exc})"
         ) from None
 
 
@@ -179,14 +182,14 @@ def _local_data_dir(args: argparse.Namespace, command: str) -> Path:
 
 
 def tick_command(args: argparse.Namespace) -> int:
-    info = read_info(_local_data_dir(args, "tick"))
     if args.real:
         body: dict[str, Any] = {"real": True}
-    else:
+    else:  # a bad time is refused before anything else
         try:
             body = {"at": tick_time(args.at, args.session, args).isoformat()}
         except argparse.ArgumentTypeError as exc:
             raise TargetError(str(exc)) from exc
+    info = read_info(_local_data_dir(args, "tick"))
     request = urllib.request.Request(  # noqa: S310 (loopback URL from local.json)
         f"{info['api_url']}{TICK_PATH}",
         data=json.dumps(body).encode(),

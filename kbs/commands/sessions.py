@@ -202,9 +202,9 @@ def _change(
 def _iso_time(value: str) -> datetime:
     try:
         return parse_time(value)
-    except ValueError:
+    except ValueError as exc:
         raise argparse.ArgumentTypeError(
-            f"{value!r} is not an ISO 8601 time such as 2026-12-08T10:00:00+01:00"
+            f"{value!r} is not an ISO 8601 time such as 2026-12-08T10:00:00+01:00 ({exc})"
         ) from None
 
 

@@ -34,9 +34,23 @@ def utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
+CLOCK_RANGE = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+"""The times a simulated clock may show: outside them is a typo, and date arithmetic near
+years 1 and 9999 overflows."""
+
+
+def within_range(at: datetime) -> datetime:
+    """``at`` (aware) if it is within :data:`CLOCK_RANGE`; else ``ValueError``."""
+    low, high = CLOCK_RANGE
+    if not low <= at < high:
+        raise ValueError(f"{at.isoformat()} is outside the years {low.year}-{high.year - 1}")
+    return at
+
+
 def parse_time(text: str) -> datetime:
-    """An ISO 8601 time (``Z`` or an offset; none means UTC), in UTC."""
-    return utc(datetime.fromisoformat(text))
+    """An ISO 8601 time (``Z`` or an offset; none means UTC), in UTC, within
+    :data:`CLOCK_RANGE`. Raises ``ValueError`` for anything else."""
+    return within_range(utc(datetime.fromisoformat(text)))
 
 
 def event_time(at: datetime) -> str:

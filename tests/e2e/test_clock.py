@@ -256,11 +256,24 @@ def test_a_tick_fires_only_what_is_due_and_sets_the_api_clock(
     )
 
 
-def test_the_tick_endpoint_refuses_a_bad_time(info: dict[str, Any]) -> None:
-    reply = http("POST", f"{info['api_url']}/_local/tick", b'{"at": "soon"}')
+@pytest.mark.parametrize(
+    "at", ["soon", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "1999-12-31T23:59:59Z"]
+)
+def test_the_tick_endpoint_refuses_a_bad_time(info: dict[str, Any], at: str) -> None:
+    reply = http("POST", f"{info['api_url']}/_local/tick", json.dumps({"at": at}).encode())
 
     assert reply.status == 400
     assert handlers.received("ticker") == []
+    moved = http("POST", f"{info['api_url']}/_local/tick", b'{"at": "2026-03-02T09:00:00Z"}')
+    assert moved.status == 200  # the clock still works after a refusal
+
+
+def test_kbs_tick_refuses_a_year_out_of_range_before_touching_the_stack(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["tick", "--at", "0001-01-01", "--local", "/nonexistent"]) != 0
+
+    assert "outside the years 2000-2099" in capsys.readouterr().err
 
 
 class _NearMinute(Clock):
