@@ -147,13 +147,19 @@ def serve_command(args: argparse.Namespace) -> int:
         raise
     if stack.unclean_stop:
         print("\n".join(f"kbs serve: {line}" for line in stack.unclean_stop.explanation()))
+    if stack.previous_outbox:
+        print(f"kbs serve: the previous run's emails were moved to {stack.previous_outbox}")
     _banner(info, Path(args.data_dir))
     try:
         while not stopping.wait(0.2):
             pass
     finally:
         stack.stop()
-    print("kbs serve: stopped (AWS state discarded; the outbox stays).", flush=True)
+    print(
+        "kbs serve: stopped (AWS state discarded; the outbox stays until the next start sets "
+        "it aside).",
+        flush=True,
+    )
     # Everything is stopped and written. Exit now: the interpreter's final garbage collection
     # of moto's in-memory AWS takes seconds (15 s after `make demo`) and serves nothing.
     sys.stderr.flush()

@@ -52,6 +52,7 @@ from kbs.local.state import (
     link_key,
     recover_unclean_stop,
     remove_info,
+    set_outbox_aside,
     write_info,
 )
 from shared.platform.settings import Settings
@@ -273,6 +274,8 @@ class LocalStack:
         self.sandboxes = dict(SANDBOXES if sandboxes is None else sandboxes)
         self.info: dict[str, Any] = {}
         self.unclean_stop: UncleanStop | None = None
+        self.previous_outbox: Path | None = None
+        """Where the previous run's emails were moved at start, if it left any."""
         """Set by :meth:`start` when the previous run on the data dir did not stop cleanly."""
         self._running = ExitStack()
 
@@ -283,6 +286,7 @@ class LocalStack:
             lock.acquire()
             starting.callback(lock.release)
             self.unclean_stop = recover_unclean_stop(self.data_dir)
+            self.previous_outbox = set_outbox_aside(self.data_dir)
             key = link_key(self.data_dir)
             moto = MotoProcess(LOOPBACK, self.data_dir / OUTBOX)  # with the outbox writer
             endpoint = moto.start()

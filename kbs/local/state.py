@@ -1,5 +1,5 @@
 """``DATA_DIR/local.json`` (how other commands find the running stack), its lock, and what
-outlives a run: the link-signing key and, after a crash, the previous outbox.
+outlives a run: the link-signing key and the previous run's outbox, set aside.
 
 One stack per data dir: ``kbs serve`` holds an exclusive ``flock`` on ``DATA_DIR/serve.lock``
 for its whole life. The kernel drops it when the process dies, so a crash never leaves the
@@ -128,14 +128,12 @@ class UncleanStop:
 
     pid: int | None
     started_at: str | None
-    previous_outbox: Path | None
-    """Where its outbox was moved (``outbox.previous-{UTC time}``), if it had one."""
 
     def explanation(self) -> list[str]:
         """What happened and what it means, as lines for the person starting ``kbs serve``."""
         run = f"pid {self.pid}" if self.pid else "unknown pid"
         since = f", started {self.started_at}" if self.started_at else ""
-        lines = [
+        return [
             f"The previous local stack on this data dir ({run}{since}) did not stop cleanly "
             "(killed or crashed).",
             "  AWS here is moto, in memory: everything that run held is gone: sessions, "
@@ -144,14 +142,11 @@ class UncleanStop:
             "  Links in its emails still verify (the signing key is kept in the data dir); "
             "they now lead to a booking this run does not hold.",
         ]
-        if self.previous_outbox:
-            lines.append(f"  Its emails were moved to {self.previous_outbox}.")
-        return lines
 
 
 def recover_unclean_stop(data_dir: Path) -> UncleanStop | None:
     """Called holding the lock: if the previous run left ``local.json`` (it did not stop
-    cleanly), remove it, move its outbox aside, and say what it left; else ``None``."""
+    cleanly), remove it and say what that run left; else ``None``."""
     path = data_dir / LOCAL_JSON
     try:
         text = path.read_text()
@@ -161,19 +156,25 @@ def recover_unclean_stop(data_dir: Path) -> UncleanStop | None:
     with contextlib.suppress(ValueError):
         info = json.loads(text)
     path.unlink()
-    outbox = data_dir / OUTBOX
-    moved = None
-    if outbox.is_dir() and any(outbox.iterdir()):
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        moved = data_dir / f"{OUTBOX}.previous-{stamp}"
-        for n in range(2, 100):
-            if not moved.exists():
-                break
-            moved = data_dir / f"{OUTBOX}.previous-{stamp}-{n}"
-        outbox.rename(moved)
     pid = info.get("pid")
     return UncleanStop(
         pid=pid if isinstance(pid, int) else None,
         started_at=str(info["started_at"]) if "started_at" in info else None,
-        previous_outbox=moved,
     )
+
+
+def set_outbox_aside(data_dir: Path) -> Path | None:
+    """Called holding the lock, at every start: a previous run's emails (a non-empty
+    ``outbox``) are moved to ``outbox.previous-{UTC time}``, since every run starts from moto's
+    empty memory and its outbox should hold its own emails only. Where they went, or None."""
+    outbox = data_dir / OUTBOX
+    if not outbox.is_dir() or not any(outbox.iterdir()):
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    moved = data_dir / f"{OUTBOX}.previous-{stamp}"
+    for n in range(2, 100):
+        if not moved.exists():
+            break
+        moved = data_dir / f"{OUTBOX}.previous-{stamp}-{n}"
+    outbox.rename(moved)
+    return moved

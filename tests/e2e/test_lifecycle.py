@@ -139,15 +139,23 @@ def test_a_restart_after_kill_9_says_so_and_old_links_still_verify_as_genuine(
     assert stat.S_IMODE((data_dir / "link-signing.key").stat().st_mode) == 0o600
 
 
-def test_a_clean_restart_says_nothing_of_a_crash_and_keeps_the_key(tmp_path: Path) -> None:
+def test_a_clean_restart_says_nothing_of_a_crash_keeps_the_key_and_sets_old_mail_aside(
+    tmp_path: Path,
+) -> None:
     data_dir = tmp_path / "data"
     first = serve(data_dir)
     first.stop()
     key = (data_dir / "link-signing.key").read_text()
+    old = data_dir / "outbox" / "20261201T090000Z-confirmation-abc.eml"
+    old.write_bytes(b"Subject: from the first run\r\n\r\nHello\r\n")
 
     again = serve(data_dir)
     again.stop()
 
-    assert "did not stop cleanly" not in again.stdout.read_text()
+    said = again.stdout.read_text()
+    assert "did not stop cleanly" not in said
     assert (data_dir / "link-signing.key").read_text() == key
-    assert not list(data_dir.glob("outbox.previous-*"))
+    (previous,) = data_dir.glob("outbox.previous-*")
+    assert f"the previous run's emails were moved to {previous}" in said
+    assert [p.name for p in previous.iterdir()] == [old.name]
+    assert not list((data_dir / "outbox").glob("*.eml"))  # the new run's outbox is its own
