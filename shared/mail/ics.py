@@ -86,13 +86,15 @@ def personal_event(
     description: str = "",
     summary: str | None = None,
     cancelled: bool = False,
+    sequence: int | None = None,
 ) -> Event:
     """One registrant's event of ``session`` (UID :func:`uid`): the invitation's, and the
     personal feed's; ``summary`` defaults to the session's title. A cancelled one says
-    STATUS:CANCELLED and carries no join link."""
+    STATUS:CANCELLED and carries no join link. SEQUENCE is ``sequence`` when given, else
+    :func:`sequence_at` ``stamp``."""
     properties: Event = [
         ("UID", uid(session.session_id, attendee_email)),
-        ("SEQUENCE", str(sequence_at(stamp))),
+        ("SEQUENCE", str(sequence_at(stamp) if sequence is None else sequence)),
         ("DTSTAMP", _utc(stamp)),
         ("DTSTART", _utc(session.start)),
         ("DTEND", _utc(session.end)),

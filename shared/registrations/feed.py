@@ -20,7 +20,7 @@ from shared.platform.secrets import signing_keys
 from shared.platform.settings import Settings
 from shared.programme.models import Session, SessionAvailability, SessionStatus
 from shared.programme.repository import SessionNotFoundError, get_session
-from shared.registrations.models import RegistrationStatus
+from shared.registrations.models import Registration, RegistrationStatus
 from shared.registrations.store import reference_registrations, registrant_registrations
 from shared.web import links
 
@@ -68,9 +68,19 @@ def personal_calendar(token: str, *, now: datetime, settings: Settings) -> str:
                 description=templates.calendar_description(registration, session),
                 summary=templates.calendar_summary(registration, session),
                 cancelled=cancelled,
+                sequence=feed_sequence(registration, session),
             )
         )
     return ics.calendar(events, name=settings.series_name)
+
+
+def feed_sequence(registration: Registration, session: Session) -> int:
+    """The SEQUENCE of a registrant's event in their feed: the same at every fetch, one more at
+    each change (RFC 5545 3.8.7.4): the registration time in :func:`shared.mail.ics.sequence_at`
+    seconds, plus the session's revisions (reschedules, cancellation), plus one once the
+    registration is cancelled."""
+    cancelled = registration.status is RegistrationStatus.CANCELLED
+    return ics.sequence_at(registration.registered_at) + session.sequence + int(cancelled)
 
 
 def public_calendar(

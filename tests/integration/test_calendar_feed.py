@@ -69,6 +69,9 @@ def test_the_personal_feed_follows_reschedules_and_cancellations(
 
     events = events_of(get(webcal, now_ms))
     assert set(events) == invite_uids == {ics.uid(sid, EMAIL) for sid in (FIRST, SECOND)}
+    sequences = {uid: int(e["SEQUENCE"]) for uid, e in events.items()}
+    later = events_of(get(webcal, now_ms + 3_600_000))  # fetched again an hour later
+    assert {uid: int(e["SEQUENCE"]) for uid, e in later.items()} == sequences  # nothing changed
     first = events[ics.uid(FIRST, EMAIL)]
     assert first.decoded("DTSTART") == programme[FIRST].start
     assert str(first["STATUS"]) == "CONFIRMED"
@@ -83,6 +86,8 @@ def test_the_personal_feed_follows_reschedules_and_cancellations(
     assert first.decoded("DTSTART") == moved
     assert first.decoded("DTEND") == moved + timedelta(minutes=programme[FIRST].duration_minutes)
     assert str(second["STATUS"]) == "CANCELLED" and "URL" not in second
+    for uid, event in events.items():  # each change raised its event's SEQUENCE
+        assert int(event["SEQUENCE"]) > sequences[uid]
     assert len(sent_emails()) == 1  # the feed needed no email
 
 
