@@ -1,8 +1,10 @@
 """Every email moto's SES accepted, written once as an RFC 5322 ``.eml`` under ``DATA_DIR/outbox``.
 
-moto runs inside the ``kbs serve`` process, so sent mail is read straight from its SES
-backends (``GET /moto-api/data.json`` holds the same, but serialises every service's state on
-each call, which grows with the table). Each message's attributes, by class::
+The outbox runs in moto's own process (:mod:`kbs.local.moto_process`), so sent mail is read
+straight from its SES backends (``GET /moto-api/data.json`` holds the same, but serialises every
+service's state on each call, which grows with the table); once a message is on disk it is
+dropped from moto's memory, which otherwise grew with the mailbox. Each message's attributes,
+by class::
 
     RawMessage:      id, source, destinations [...], raw_data (the MIME message)
     Message:         id, source, destinations {"ToAddresses": [...], ...}, subject, body
@@ -163,13 +165,17 @@ def _message_hashes(message: Any) -> set[str]:
     return _hashes(addresses)
 
 
-def _drop_from_moto(digests: set[str]) -> None:
+def _drop_from_moto(drop: Callable[[Any], bool]) -> None:
+    """Remove from moto's SES memory every sent message ``drop`` accepts."""
     from moto.ses.models import ses_backends
 
     for regions in list(ses_backends.values()):
         for backend in list(regions.values()):
-            dropped = [m for m in backend.sent_messages if _message_hashes(m) & digests]
-            backend.sent_messages[:] = [m for m in backend.sent_messages if m not in dropped]
+            dropped = [m for m in backend.sent_messages if drop(m)]
+            if not dropped:
+                continue
+            gone = {id(m) for m in dropped}
+            backend.sent_messages[:] = [m for m in backend.sent_messages if id(m) not in gone]
             for message in dropped:  # moto also tracks every model it made (for /moto-api)
                 with contextlib.suppress(AttributeError, ValueError):
                     type(message).instances_tracked.remove(message)
@@ -246,6 +252,8 @@ class Outbox:
                 index.write(f"{key}\n")
             self._written.add(key)
             written.append(path)
+        if written:  # on disk now: moto need not hold them (its memory grew with the mailbox)
+            _drop_from_moto(lambda message: self._was_written(message.id))
         return written
 
     def _was_written(self, message_id: str) -> bool:
@@ -264,7 +272,7 @@ class Outbox:
             return
         digests = {path.name for path in requests}
         self._forgotten |= digests
-        _drop_from_moto(self._forgotten)
+        _drop_from_moto(lambda message: bool(_message_hashes(message) & self._forgotten))
         _delete_copies(self.directory, digests)  # any written since the request
         for path in requests:
             path.unlink(missing_ok=True)

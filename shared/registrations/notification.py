@@ -18,12 +18,12 @@ from shared.platform.secrets import signing_keys
 from shared.platform.settings import Settings
 from shared.privacy import data_link
 from shared.programme.models import Session
+from shared.registrations import store
 from shared.registrations.models import (
     Registration,
     RegistrationStatus,
-    normalise_email,
 )
-from shared.registrations.store import mark_notified, waitlist
+from shared.registrations.store import mark_notified
 from shared.web import links
 
 LINK_VALIDITY_AFTER_END = timedelta(days=30)
@@ -212,14 +212,10 @@ def invitation(
 
 def waitlist_position(table_name: str, registration: Registration) -> int | None:
     """Where ``registration`` stands on its session's waiting list (1 first, promotion order:
-    :func:`shared.registrations.store.waitlist`), or None if it is not on it (or confirmed)."""
+    :func:`shared.registrations.store.waitlist_position`), or None if it is not on it."""
     if registration.status is not RegistrationStatus.WAITLISTED:
         return None
-    email = normalise_email(registration.email)
-    for position, entry in enumerate(waitlist(table_name, registration.session_id), start=1):
-        if entry.email == email:
-            return position
-    return None
+    return store.waitlist_position(table_name, registration)
 
 
 def tell_cancelled(

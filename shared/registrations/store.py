@@ -121,6 +121,36 @@ def waitlist(table_name: str, session_id: str) -> list[WaitlistEntry]:
     return [WaitlistEntry.model_validate(i) for i in items]
 
 
+def waitlist_position(table_name: str, registration: Registration) -> int | None:
+    """Where ``registration``'s entry stands on its session's waiting list (1 first, the order
+    of :func:`waitlist`), or None without an entry: one consistent GetItem of the entry and a
+    ``Select=COUNT`` Query of the entries before it (GSI2, ``GSI2SK`` below its own), so the
+    cost grows with the entries ahead, never the whole list read and parsed. An entry whose
+    index copy lags (GSI2 is eventually consistent) still counts itself."""
+    entry = (
+        table(table_name)
+        .get_item(Key=waitlist_entry_key(registration), ConsistentRead=True)
+        .get("Item")
+    )
+    if entry is None:
+        return None
+    condition = Key("GSI2PK").eq(keys.waitlist_gsi2pk(registration.session_id)) & Key("GSI2SK").lt(
+        entry["GSI2SK"]
+    )
+    query: dict[str, Any] = {
+        "IndexName": "GSI2",
+        "KeyConditionExpression": condition,
+        "Select": "COUNT",
+    }
+    ahead = 0
+    while True:
+        page = table(table_name).query(**query)
+        ahead += int(page["Count"])
+        if "LastEvaluatedKey" not in page:
+            return ahead + 1
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def mark_notified(
     table_name: str, registration: Registration, now: datetime, attribute: str = "notified_at"
 ) -> None:

@@ -80,7 +80,12 @@ def submission_message(
     if len(booked) == 1:
         registration, session = booked[0]
         return status_message(
-            registration, session, now=now, settings=settings, changed_at=changed_at
+            registration,
+            session,
+            now=now,
+            settings=settings,
+            changed_at=changed_at,
+            position=waitlist_position(settings.table_name, registration),
         )
     places, calendars = [], []
     for registration, session in booked:

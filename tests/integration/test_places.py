@@ -418,3 +418,25 @@ def test_registering_again_resends_the_confirmation_at_most_hourly_and_books_not
 def test_the_confirmation_page_says_registered_people_get_their_details_again() -> None:
     page = pages.confirmation_page("KBS-ABCD-EFGH", [])
     assert "already registered, we email you your details again" in page
+
+
+def test_each_waitlist_email_gives_the_place_in_line_by_request_time_when_it_is_sent(
+    world: World,
+) -> None:
+    """The session (one place) is full; three more ask, a minute apart, and the queue delivers
+    the third before the second: each email gives the place in line by request time at the
+    moment it is sent (the second, delivered last, is still number 2)."""
+    register(world, HOLDER, T0)
+    waiting = [f"waiting.{n}@example.org" for n in (1, 2, 3)]
+    for n, email in enumerate(waiting):
+        post(email, T0 + timedelta(minutes=5 + n))
+    first, second, third = submitted(world)
+
+    process(first, third, second)
+
+    told = {}
+    for email in waiting:
+        (message,) = emails_to(email, "waitlist")
+        # the JSON sample registers in French
+        told[email] = re.findall(r"Vous êtes numéro (\d+) sur la liste\.", text_of(message))
+    assert told == {waiting[0]: ["1"], waiting[1]: ["2"], waiting[2]: ["2"]}
