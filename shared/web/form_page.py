@@ -27,8 +27,8 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from shared.i18n.catalogs import N_, catalog
-from shared.i18n.messages import Message
 from shared.i18n.languages import ENGLISH, SUPPORTED, from_accept_language, resolve
+from shared.i18n.messages import Message
 from shared.i18n.times import session_time_label
 from shared.platform.rendering import environment
 from shared.programme.models import SessionAvailability

@@ -161,10 +161,8 @@ def _form_fields(text: str, labels: Mapping[str, str], repeated: frozenset[str])
     except UnicodeDecodeError as exc:
         raise _not_utf8() from exc
     except ValueError as exc:
-        raise IntakeError(
-            400,
-            {"body": Message(N_("The form must have at most %(limit)s fields."), limit=MAX_FORM_FIELDS)},
-        ) from exc
+        too_many = N_("The form must have at most %(limit)s fields.")
+        raise IntakeError(400, {"body": Message(too_many, limit=MAX_FORM_FIELDS)}) from exc
     grouped: dict[str, list[str]] = {}
     for name, value in pairs:
         grouped.setdefault(name, []).append(value)

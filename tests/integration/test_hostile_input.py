@@ -70,6 +70,37 @@ def test_the_encoded_word_name_is_refused_at_the_form(bus: Capture) -> None:
     assert bus.events() == []
 
 
+def test_the_encoded_word_name_is_refused_in_the_page_language(bus: Capture) -> None:
+    event = form_post(full_name=ENCODED, email=STRANGER)
+    event["rawQueryString"], event["queryStringParameters"] = "lang=fr", {"lang": "fr"}
+
+    reply = call(event)
+
+    assert reply.status == 400
+    assert reply.json()["errors"] == {
+        "full_name": "Le champ « Nom et prénom » ne doit pas contenir de texte encodé tel que "
+        "=?utf-8?q?...?=."
+    }
+    assert bus.events() == []
+    assert sent_emails() == []
+
+
+@pytest.mark.parametrize(("language", "subject"), [(None, "Rejestracja"), ("de", "Anmeldung")])
+def test_a_json_client_is_emailed_in_the_page_language_unless_it_chose_one(
+    bus: Capture, language: str | None, subject: str
+) -> None:
+    """``POST /registrations?lang=pl`` without a ``language`` field: the errors were Polish,
+    so is the confirmation; an explicit ``language`` still wins."""
+    event = json_post(language=language, email=STRANGER, sessions=["kbs-01-ict-hardware"])
+    event["rawQueryString"], event["queryStringParameters"] = "lang=pl", {"lang": "pl"}
+
+    assert call(event).status == 202
+    process(bus.events())
+
+    [email] = emails_to(STRANGER)
+    assert email["Subject"].startswith(subject)
+
+
 @pytest.mark.parametrize(
     "name",
     [
