@@ -183,6 +183,12 @@ def test_one_address_gets_at_most_five_submissions_a_day_then_429(
     assert 0 < int(refused.headers["Retry-After"]) <= 24 * 3600
     assert bus.events() == []  # nothing published, so nothing booked and nobody emailed
     assert '"SubmissionsCappedByAddress":[1.0]' in capsys.readouterr().out
+    in_polish = from_ip(json_post(email=STRANGER), "203.0.113.9")
+    in_polish["rawQueryString"], in_polish["queryStringParameters"] = "lang=pl", {"lang": "pl"}
+    assert call(in_polish).json()["errors"] == {
+        "email": "Ten adres e-mail osiągnął dziś dzienny limit rejestracji (5). Nic nie zostało "
+        "zapisane; prosimy spróbować ponownie jutro (UTC)."
+    }
     # Another address from the same client is fine; the next UTC day the address is too.
     assert call(from_ip(json_post(email="other@example.org"), "203.0.113.9")).status == 202
     tomorrow = from_ip(json_post(email=STRANGER), "203.0.113.9")
