@@ -94,7 +94,7 @@ def register() -> Response[str]:
     form = intake.parse_form(app.current_event.raw_event)
     now = _now()
     known = {a.session.session_id: a.session for a in _programme()}
-    submission = intake.build_submission(form, known.values(), now)
+    submission = intake.build_submission(form, known.values(), now, _page_language())
     settings = get_settings()
     caps.count_submission(
         settings.table_name,

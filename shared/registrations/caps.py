@@ -27,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 
+from shared.i18n.catalogs import N_
+from shared.i18n.messages import Message
 from shared.platform import keys
 from shared.platform.clients import table
 from shared.privacy.erasures import digest as address_digest
@@ -37,6 +39,16 @@ HOUR = timedelta(hours=1)
 KEPT_AFTER_WINDOW = timedelta(days=1)
 ADDRESS = "address"
 CLIENT = "client"
+
+PER_CLIENT = N_(
+    "Too many registrations from your network: at most %(limit)s an hour. Nothing was "
+    "recorded; please try again later."
+)
+PER_ADDRESS = N_(
+    "Email address has had %(limit)s registrations today, the most we accept in a day. "
+    "Nothing was recorded; please try again tomorrow (UTC)."
+)
+"""The refusals past each cap (msgids, said in the page language)."""
 
 
 @dataclass(frozen=True)
@@ -73,11 +85,7 @@ def count_submission(
             raise CapReachedError(
                 CLIENT,
                 _seconds_left(now, HOUR),
-                {
-                    "body": f"Too many registrations from your network: at most "
-                    f"{limits.per_client_per_hour} an hour. Nothing was recorded; please try "
-                    "again later."
-                },
+                {"body": Message(PER_CLIENT, limit=limits.per_client_per_hour)},
             )
     if limits.per_address_per_day > 0:
         limit = limits.per_address_per_day
@@ -85,10 +93,7 @@ def count_submission(
             raise CapReachedError(
                 ADDRESS,
                 _seconds_left(now, DAY),
-                {
-                    "email": f"Email address has had {limit} registrations today, the most we "
-                    "accept in a day. Nothing was recorded; please try again tomorrow (UTC)."
-                },
+                {"email": Message(PER_ADDRESS, limit=limit)},
             )
 
 

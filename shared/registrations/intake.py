@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, fie
 from pydantic_core import PydanticCustomError
 
 from shared.i18n.catalogs import N_
+from shared.i18n.messages import Message
 from shared.programme.models import Session
 from shared.registrations import echoed, zones
 from shared.registrations.models import Consent, RegistrationSubmission
@@ -47,17 +48,18 @@ TEXT_LIMITS = {
 }
 SESSION_ID_LIMIT = 64
 LABELS = {
-    "full_name": "Full name",
-    "email": "Email address",
-    "organisation": "Organisation",
-    "country": "Country",
-    "role": "Role",
-    "language": "Language",
-    "timezone": "Time zone",
-    "sessions": "Sessions",
-    "consent": "Consent",
-    "website": "Website",
+    "full_name": N_("Full name"),
+    "email": N_("Email address"),
+    "organisation": N_("Organisation"),
+    "country": N_("Country"),
+    "role": N_("Role"),
+    "language": N_("Language"),
+    "timezone": N_("Time zone"),
+    "sessions": N_("Sessions"),
+    "consent": N_("Consent"),
+    "website": N_("Website"),
 }
+"""Each field's label in messages (msgids: translated, then put in the ``%(field)s`` slot)."""
 REQUIRED_MESSAGES = {
     "full_name": N_("Enter your full name."),
     "email": N_("Enter your email address."),
@@ -101,8 +103,9 @@ _SESSION_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 
 
-def _invalid(phrase: str) -> PydanticCustomError:
-    return PydanticCustomError("invalid", phrase)
+def _invalid(msgid: str, **values: int) -> PydanticCustomError:
+    """A refusal: ``msgid`` (``%(field)s`` is the field's label) and its other values."""
+    return PydanticCustomError("invalid", msgid, values or None)
 
 
 def _required() -> PydanticCustomError:
@@ -119,7 +122,8 @@ class RegistrationForm(BaseModel):
     organisation: str
     country: str
     role: str = ""
-    language: str = DEFAULT_LANGUAGE
+    language: str | None = None
+    """The registrant's language; ``None`` when not given (:func:`build_submission` picks)."""
     timezone: str | None = None
     sessions: list[str]
     consent: bool
@@ -141,11 +145,13 @@ class RegistrationForm(BaseModel):
     @classmethod
     def _no_markup(cls, value: str) -> str:
         if "<" in value or ">" in value:
-            raise _invalid("must not contain < or >")
+            raise _invalid(N_("%(field)s must not contain < or >."))
         if echoed.has_encoded_word(value):
-            raise _invalid("must not contain encoded text such as =?utf-8?q?...?=")
+            raise _invalid(N_("%(field)s must not contain encoded text such as =?utf-8?q?...?=."))
         if echoed.looks_like_link(value):
-            raise _invalid("must not contain web or email addresses (they would be sent on)")
+            raise _invalid(
+                N_("%(field)s must not contain web or email addresses (they would be sent on).")
+            )
         return value
 
     @field_validator("email")
@@ -158,19 +164,19 @@ class RegistrationForm(BaseModel):
     def _country(cls, value: str) -> str:
         code = value.upper()
         if code == "UK":
-            raise _invalid("code for the United Kingdom is GB")
+            raise _invalid(N_("Country code for the United Kingdom is GB."))
         if code not in COUNTRY_CODES:
-            raise _invalid("must be an ISO 3166-1 two-letter country code such as BE")
+            raise _invalid(N_("Country must be an ISO 3166-1 two-letter country code such as BE."))
         return code
 
     @field_validator("language")
     @classmethod
-    def _language(cls, value: str) -> str:
+    def _language(cls, value: str | None) -> str | None:
         if not value:
-            return DEFAULT_LANGUAGE
+            return None
         match = _LANGUAGE.fullmatch(value)
         if not match:
-            raise _invalid("must be a language tag such as en, fr or pt-BR")
+            raise _invalid(N_("Language must be a language tag such as en, fr or pt-BR."))
         language, script, region = match.groups()
         parts = [language.lower(), script and script.title(), region and region.upper()]
         return "-".join(p for p in parts if p)
@@ -188,9 +194,9 @@ class RegistrationForm(BaseModel):
         if value is None:
             raise _required()
         if not isinstance(value, list):
-            raise _invalid("must be a list of session ids")
+            raise _invalid(N_("Sessions must be a list of session ids."))
         if len(value) > MAX_SESSIONS:
-            raise _invalid(f"must list at most {MAX_SESSIONS} sessions")
+            raise _invalid(N_("Sessions must list at most %(limit)s sessions."), limit=MAX_SESSIONS)
         chosen = [clean_text(item, SESSION_ID_LIMIT) for item in value]
         chosen = [ALL_SESSIONS if item.lower() == ALL_SESSIONS else item for item in chosen]
         unique = list(dict.fromkeys(item for item in chosen if item))
@@ -209,7 +215,7 @@ class RegistrationForm(BaseModel):
     @classmethod
     def _honeypot(cls, value: str) -> str:
         if value:
-            raise _invalid("field must be left empty")
+            raise _invalid(N_("Website field must be left empty."))
         return value
 
 
@@ -218,15 +224,17 @@ def clean_text(value: Any, limit: int) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise _invalid("must be text")
+        raise _invalid(N_("%(field)s must be text."))
     if any(
         unicodedata.category(char) in _REFUSED_CATEGORIES or char in _BIDI_CONTROLS
         for char in value
     ):
-        raise _invalid("must not contain line breaks, tabs or other control characters")
+        raise _invalid(
+            N_("%(field)s must not contain line breaks, tabs or other control characters.")
+        )
     text = unicodedata.normalize("NFC", value).strip()
     if len(text) > limit:
-        raise _invalid(f"must be at most {limit} characters")
+        raise _invalid(N_("%(field)s must be at most %(limit)s characters."), limit=limit)
     return text
 
 
@@ -238,11 +246,11 @@ def check_email(value: str) -> str:
     """
     local, at, domain = value.rpartition("@")
     if not at or not local or not domain:
-        raise _invalid("must look like name@example.org")
+        raise _invalid(N_("Email address must look like name@example.org."))
     if len(local) > 64 or not _EMAIL_LOCAL.fullmatch(local):
-        raise _invalid("has a part before the @ that is not valid")
+        raise _invalid(N_("Email address has a part before the @ that is not valid."))
     if "=?" in local or "?=" in local:  # read as an encoded word by mail parsers
-        raise _invalid("must not contain =? or ?= before the @")
+        raise _invalid(N_("Email address must not contain =? or ?= before the @."))
     try:
         ascii_domain = domain.encode("idna").decode("ascii").lower()
     except UnicodeError:
@@ -254,10 +262,12 @@ def check_email(value: str) -> str:
         or not all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
         or not _TOP_LEVEL_DOMAIN.fullmatch(labels[-1])
     ):
-        raise _invalid("has a domain (after the @) that is not valid")
+        raise _invalid(N_("Email address has a domain (after the @) that is not valid."))
     address = f"{local}@{ascii_domain}"
     if len(address) > TEXT_LIMITS["email"]:
-        raise _invalid(f"must be at most {TEXT_LIMITS['email']} characters")
+        raise _invalid(
+            N_("%(field)s must be at most %(limit)s characters."), limit=TEXT_LIMITS["email"]
+        )
     return address
 
 
@@ -271,26 +281,34 @@ def parse_form(event: Mapping[str, Any]) -> RegistrationForm:
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:
-    """One message per field, in the order the fields failed."""
+    """One message per field, in the order the fields failed: each a
+    :class:`~shared.i18n.messages.Message` (English, translatable), the field's label in it."""
     errors: dict[str, str] = {}
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "body"
         if field in errors:
             continue
-        label = LABELS.get(field, field)
+        label = Message(LABELS[field]) if field in LABELS else field
         if error["type"] in ("missing", "required"):
-            errors[field] = REQUIRED_MESSAGES.get(field, f"{label} is required.")
+            required = REQUIRED_MESSAGES.get(field, N_("%(field)s is required."))
+            errors[field] = Message(required, field=label)
         elif error["type"] == "invalid":
-            errors[field] = f"{label} {error['msg']}."
+            errors[field] = Message(error["msg"], field=label, **(error.get("ctx") or {}))
         else:
-            errors[field] = f"{label} is not valid."
+            errors[field] = Message(N_("%(field)s is not valid."), field=label)
     return errors
 
 
 def build_submission(
-    form: RegistrationForm, programme: Iterable[Session], now: datetime
+    form: RegistrationForm,
+    programme: Iterable[Session],
+    now: datetime,
+    language: str = DEFAULT_LANGUAGE,
 ) -> RegistrationSubmission:
-    """The event data for a valid form: sessions resolved at ``now``, a fresh reference."""
+    """The event data for a valid form: sessions resolved at ``now``, a fresh reference. The
+    registration's language is the form's ``language`` field, else ``language`` (the API passes
+    the page language: ``?lang=``, else ``Accept-Language``), so a client that reads French
+    errors also gets French emails unless it asks otherwise."""
     return RegistrationSubmission(
         reference=new_reference(),
         full_name=form.full_name,
@@ -298,7 +316,7 @@ def build_submission(
         organisation=form.organisation,
         country=form.country,
         role=form.role,
-        language=form.language,
+        language=form.language or language,
         timezone=form.timezone,
         sessions=resolve_sessions(form.sessions, programme, now),
         consent=Consent(given_at=now, text_version=CONSENT_TEXT_VERSION),
@@ -317,17 +335,20 @@ def resolve_sessions(
         if wanted == ALL_SESSIONS:
             selected |= open_ids
         elif wanted not in by_id:
-            named = f"“{wanted}”" if _SESSION_ID.fullmatch(wanted) else "one of your choices"
-            raise IntakeError(400, {"sessions": f"Sessions: {named} is not in the programme."})
+            unknown = (
+                Message(N_("Sessions: “%(session)s” is not in the programme."), session=wanted)
+                if _SESSION_ID.fullmatch(wanted)
+                else Message(N_("Sessions: one of your choices is not in the programme."))
+            )
+            raise IntakeError(400, {"sessions": unknown})
         elif wanted not in open_ids:
-            title = by_id[wanted].title
-            raise IntakeError(400, {"sessions": f"Sessions: registration for “{title}” is closed."})
+            closed = N_("Sessions: registration for “%(title)s” is closed.")
+            raise IntakeError(400, {"sessions": Message(closed, title=by_id[wanted].title_in)})
         else:
             selected.add(wanted)
     if not selected:
-        raise IntakeError(
-            400, {"sessions": "Sessions: no session is open for registration at the moment."}
-        )
+        none_open = N_("Sessions: no session is open for registration at the moment.")
+        raise IntakeError(400, {"sessions": Message(none_open)})
     return sorted(selected, key=lambda sid: (by_id[sid].start, sid))
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.i18n.catalogs import N_, catalog
 from shared.i18n.languages import ENGLISH, SUPPORTED, from_accept_language, resolve
+from shared.i18n.messages import Message
 from shared.i18n.times import session_time_label
 from shared.platform.rendering import environment
 from shared.programme.models import SessionAvailability
@@ -65,14 +66,6 @@ UNAVAILABLE = N_(
     "The service is temporarily unavailable and nothing was recorded. Please try again in a minute."
 )
 """The answer to a form post when a dependency failed (503)."""
-KNOWN_INVALID = (
-    N_("Email address must look like name@example.org."),
-    N_("Email address has a part before the @ that is not valid."),
-    N_("Email address has a domain (after the @) that is not valid."),
-    N_("Country code for the United Kingdom is GB."),
-)
-"""Field messages of :mod:`shared.registrations.intake` beyond the required ones that the
-catalogs translate (the commonest mistakes); others stay English."""
 
 
 @dataclass(frozen=True)
@@ -232,11 +225,15 @@ def _compiled(template: str) -> jinja2.Template:
 
 
 def field_messages(errors: Mapping[str, str], language: str | None) -> dict[str, str]:
-    """``errors`` (``{field: English message}``) with each message the catalog translates in
-    ``language``; messages it does not know (built from the request's own text) stay English."""
+    """``errors`` (``{field: English message}``) with each message in ``language``
+    (:func:`translated`); messages the catalog does not know stay English."""
     return {field: translated(message, language) for field, message in errors.items()}
 
 
 def translated(message: str, language: str | None) -> str:
-    """``message`` (an English msgid) in ``language`` when the catalog has it, else unchanged."""
+    """``message`` in ``language``: a :class:`~shared.i18n.messages.Message` said in it (its
+    values too: field labels, session titles), a plain English msgid looked up in the catalog;
+    text the catalog does not know is returned unchanged."""
+    if isinstance(message, Message):
+        return message.in_language(language)
     return catalog(language).gettext(message) if message else message

@@ -12,6 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
+from shared.i18n.catalogs import N_
+from shared.i18n.messages import Message
+
 MAX_BODY_BYTES = 16 * 1024
 
 
@@ -25,7 +28,8 @@ JSON_CONTENT_TYPE = "application/json"
 
 
 class IntakeError(Exception):
-    """The request cannot become a registration: HTTP ``status`` and ``{field: message}``.
+    """The request cannot become a registration: HTTP ``status`` and ``{field: message}``
+    (English; a :class:`~shared.i18n.messages.Message` is said in the page's language).
 
     Fields that are not form fields: ``body`` (size, encoding, syntax) and ``content_type``.
     """
@@ -76,18 +80,30 @@ def read_fields(
     if media_type not in (FORM_CONTENT_TYPE, JSON_CONTENT_TYPE):
         raise IntakeError(
             415,
-            {"content_type": f"Content type must be {FORM_CONTENT_TYPE} or {JSON_CONTENT_TYPE}."},
+            {
+                "content_type": Message(
+                    N_("Content type must be %(form)s or %(json)s."),
+                    form=FORM_CONTENT_TYPE,
+                    json=JSON_CONTENT_TYPE,
+                )
+            },
         )
     if charset not in ("utf-8", "utf8"):
-        raise IntakeError(415, {"content_type": "Content type must have charset UTF-8."})
+        raise IntakeError(
+            415, {"content_type": Message(N_("Content type must have charset UTF-8."))}
+        )
     raw = _body_bytes(event)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise IntakeError(400, {"body": "The request body is not valid UTF-8."}) from exc
+        raise _not_utf8() from exc
     if media_type == FORM_CONTENT_TYPE:
         return _form_fields(text, labels, repeated)
     return _json_fields(text, labels)
+
+
+def _not_utf8() -> IntakeError:
+    return IntakeError(400, {"body": Message(N_("The request body is not valid UTF-8."))})
 
 
 def _content_type(value: str) -> tuple[str, str]:
@@ -102,26 +118,32 @@ def _content_type(value: str) -> tuple[str, str]:
 
 def _too_large() -> IntakeError:
     return IntakeError(
-        413, {"body": f"The request body must be at most {MAX_BODY_BYTES // 1024} KiB."}
+        413,
+        {
+            "body": Message(
+                N_("The request body must be at most %(size)s KiB."), size=MAX_BODY_BYTES // 1024
+            )
+        },
     )
 
 
 def _body_bytes(event: Mapping[str, Any]) -> bytes:
     body = event.get("body") or ""
     if not isinstance(body, str):
-        raise IntakeError(400, {"body": "The request body is not valid."})
+        raise IntakeError(400, {"body": Message(N_("The request body is not valid."))})
     if len(body) > (MAX_BODY_BYTES + 2) // 3 * 4:  # even as base64 it is too long
         raise _too_large()
     if event.get("isBase64Encoded"):
         try:
             raw = base64.b64decode(body, validate=True)
         except ValueError as exc:  # binascii.Error, or non-ASCII characters
-            raise IntakeError(400, {"body": "The request body is not valid base64."}) from exc
+            not_base64 = Message(N_("The request body is not valid base64."))
+            raise IntakeError(400, {"body": not_base64}) from exc
     else:
         try:
             raw = body.encode("utf-8")
         except UnicodeEncodeError as exc:  # lone surrogates
-            raise IntakeError(400, {"body": "The request body is not valid UTF-8."}) from exc
+            raise _not_utf8() from exc
     if len(raw) > MAX_BODY_BYTES:
         raise _too_large()
     return raw
@@ -137,11 +159,10 @@ def _form_fields(text: str, labels: Mapping[str, str], repeated: frozenset[str])
             max_num_fields=MAX_FORM_FIELDS,
         )
     except UnicodeDecodeError as exc:
-        raise IntakeError(400, {"body": "The request body is not valid UTF-8."}) from exc
+        raise _not_utf8() from exc
     except ValueError as exc:
-        raise IntakeError(
-            400, {"body": f"The form must have at most {MAX_FORM_FIELDS} fields."}
-        ) from exc
+        too_many = N_("The form must have at most %(limit)s fields.")
+        raise IntakeError(400, {"body": Message(too_many, limit=MAX_FORM_FIELDS)}) from exc
     grouped: dict[str, list[str]] = {}
     for name, value in pairs:
         grouped.setdefault(name, []).append(value)
@@ -152,7 +173,8 @@ def _form_fields(text: str, labels: Mapping[str, str], repeated: frozenset[str])
         elif len(values) == 1:
             fields[name] = values[0]
         elif name in labels:
-            raise IntakeError(400, {name: f"{labels[name]} must be given only once."})
+            once = N_("%(field)s must be given only once.")
+            raise IntakeError(400, {name: Message(once, field=Message(labels[name]))})
     return fields
 
 
@@ -172,12 +194,19 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _json_fields(text: str, labels: Mapping[str, str]) -> dict[str, Any]:
-    not_an_object = IntakeError(400, {"body": "The request body must be a JSON object."})
+    not_an_object = IntakeError(
+        400, {"body": Message(N_("The request body must be a JSON object."))}
+    )
     try:
         document = json.loads(text, object_pairs_hook=_unique_keys)
     except _DuplicateKeyError as exc:
+        twice = (
+            Message(N_("%(field)s is given twice."), field=Message(labels[exc.key]))
+            if exc.key in labels
+            else Message(N_("A field is given twice."))
+        )
         field = exc.key if exc.key in labels else "body"
-        raise IntakeError(400, {field: f"{labels.get(field, 'A field')} is given twice."}) from exc
+        raise IntakeError(400, {field: twice}) from exc
     except (ValueError, RecursionError) as exc:
         raise not_an_object from exc
     if not isinstance(document, dict):

@@ -257,6 +257,32 @@ def test_a_json_post_for_all_sessions_is_published_once(api: Capture) -> None:
     assert data["country"] == "FR"
 
 
+@pytest.mark.parametrize(
+    ("language", "query", "accept_language", "expected"),
+    [
+        (None, "pl", None, "pl"),  # no language field: the page language
+        ("", "pl", None, "pl"),  # left empty: the same
+        ("de", "pl", None, "de"),  # an explicit choice wins
+        (None, None, "nl-BE,nl;q=0.9", "nl"),  # no ?lang=: the negotiated Accept-Language
+        (None, None, "en-GB,en;q=0.9,sv;q=0.8", "en"),
+    ],
+)
+def test_a_json_post_without_a_language_gets_the_page_language(
+    api: Capture, language: str | None, query: str | None, accept_language: str, expected: str
+) -> None:
+    event = json_post(language=language)
+    if query:
+        event["rawQueryString"], event["queryStringParameters"] = f"lang={query}", {"lang": query}
+    if accept_language:
+        event["headers"]["accept-language"] = accept_language
+
+    reply = call(event)
+
+    assert reply.status == 202
+    [published] = api.events()
+    assert published["detail"]["data"]["language"] == expected
+
+
 def test_a_browser_post_preferring_html_gets_a_confirmation_page(api: Capture) -> None:
     reply = call(load_event(FORM_EVENT))
 

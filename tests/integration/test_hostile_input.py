@@ -70,6 +70,37 @@ def test_the_encoded_word_name_is_refused_at_the_form(bus: Capture) -> None:
     assert bus.events() == []
 
 
+def test_the_encoded_word_name_is_refused_in_the_page_language(bus: Capture) -> None:
+    event = form_post(full_name=ENCODED, email=STRANGER)
+    event["rawQueryString"], event["queryStringParameters"] = "lang=fr", {"lang": "fr"}
+
+    reply = call(event)
+
+    assert reply.status == 400
+    assert reply.json()["errors"] == {
+        "full_name": "Le champ « Nom et prénom » ne doit pas contenir de texte encodé tel que "
+        "=?utf-8?q?...?=."
+    }
+    assert bus.events() == []
+    assert sent_emails() == []
+
+
+@pytest.mark.parametrize(("language", "subject"), [(None, "Rejestracja"), ("de", "Anmeldung")])
+def test_a_json_client_is_emailed_in_the_page_language_unless_it_chose_one(
+    bus: Capture, language: str | None, subject: str
+) -> None:
+    """``POST /registrations?lang=pl`` without a ``language`` field: the errors were Polish,
+    so is the confirmation; an explicit ``language`` still wins."""
+    event = json_post(language=language, email=STRANGER, sessions=["kbs-01-ict-hardware"])
+    event["rawQueryString"], event["queryStringParameters"] = "lang=pl", {"lang": "pl"}
+
+    assert call(event).status == 202
+    process(bus.events())
+
+    [email] = emails_to(STRANGER)
+    assert email["Subject"].startswith(subject)
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -152,6 +183,12 @@ def test_one_address_gets_at_most_five_submissions_a_day_then_429(
     assert 0 < int(refused.headers["Retry-After"]) <= 24 * 3600
     assert bus.events() == []  # nothing published, so nothing booked and nobody emailed
     assert '"SubmissionsCappedByAddress":[1.0]' in capsys.readouterr().out
+    in_polish = from_ip(json_post(email=STRANGER), "203.0.113.9")
+    in_polish["rawQueryString"], in_polish["queryStringParameters"] = "lang=pl", {"lang": "pl"}
+    assert call(in_polish).json()["errors"] == {
+        "email": "Ten adres e-mail osiągnął dziś dzienny limit rejestracji (5). Nic nie zostało "
+        "zapisane; prosimy spróbować ponownie jutro (UTC)."
+    }
     # Another address from the same client is fine; the next UTC day the address is too.
     assert call(from_ip(json_post(email="other@example.org"), "203.0.113.9")).status == 202
     tomorrow = from_ip(json_post(email=STRANGER), "203.0.113.9")

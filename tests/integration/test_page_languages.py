@@ -6,16 +6,27 @@ from __future__ import annotations
 import html
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from shared.i18n.languages import SUPPORTED
+from shared.programme import repository
 from shared.programme.models import SessionAvailability
 from shared.registrations import intake
 from shared.web import form_page
-from tests.conftest import load_event
-from tests.integration.test_api import Capture, api, call, captured, form_post, programme
+from tests.conftest import TABLE_NAME, load_event
+from tests.integration.test_api import (
+    NOW,
+    PROGRAMME,
+    Capture,
+    api,
+    call,
+    captured,
+    form_post,
+    programme,
+)
 
 __all__ = ["api", "captured", "programme"]  # fixtures
 
@@ -174,10 +185,10 @@ def test_a_browser_without_javascript_gets_the_problem_page_in_its_language(
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("email", "lukasz.at.example.pl", form_page.KNOWN_INVALID[0]),
-        ("email", "a..b@example.org", form_page.KNOWN_INVALID[1]),
-        ("email", "a@example", form_page.KNOWN_INVALID[2]),
-        ("country", "UK", form_page.KNOWN_INVALID[3]),
+        ("email", "lukasz.at.example.pl", "Email address must look like name@example.org."),
+        ("email", "a..b@example.org", "Email address has a part before the @ that is not valid."),
+        ("email", "a@example", "Email address has a domain (after the @) that is not valid."),
+        ("country", "UK", "Country code for the United Kingdom is GB."),
     ],
 )
 def test_the_translated_invalid_messages_are_the_ones_intake_gives(
@@ -185,6 +196,110 @@ def test_the_translated_invalid_messages_are_the_ones_intake_gives(
 ) -> None:
     reply = call(form_post(**{field: value}))
     assert reply.json()["errors"][field] == message
+
+
+def in_language(event: dict[str, Any], lang: str) -> dict[str, Any]:
+    event["rawQueryString"], event["queryStringParameters"] = f"lang={lang}", {"lang": lang}
+    return event
+
+
+FIELD = "Le champ « %s » "
+FRENCH_RULES = [
+    (
+        "full_name",
+        "Eve\tAdams",
+        FIELD % "Nom et prénom" + "ne doit contenir ni sauts de ligne, ni "
+        "tabulations, ni autres caractères de contrôle.",
+    ),
+    (
+        "full_name",
+        "=?utf-8?q?Eve?=",
+        FIELD % "Nom et prénom" + "ne doit pas contenir de texte encodé tel que =?utf-8?q?...?=.",
+    ),
+    ("full_name", "Eve <b>Adams</b>", FIELD % "Nom et prénom" + "ne doit contenir ni < ni >."),
+    (
+        "full_name",
+        "Eve www.refund.example",
+        FIELD % "Nom et prénom" + "ne doit contenir ni "
+        "adresse web ni adresse électronique (elles seraient transmises).",
+    ),
+    ("full_name", "E" * 121, FIELD % "Nom et prénom" + "doit comporter au plus 120 caractères."),
+    ("organisation", "Claims <desk>", FIELD % "Organisation" + "ne doit contenir ni < ni >."),
+    (
+        "role",
+        "see refund.example.net/claim",
+        FIELD % "Fonction" + "ne doit contenir ni adresse "
+        "web ni adresse électronique (elles seraient transmises).",
+    ),
+    ("organisation", "O" * 201, FIELD % "Organisation" + "doit comporter au plus 200 caractères."),
+]
+
+
+@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+@pytest.mark.parametrize(("field", "value", "message"), FRENCH_RULES)
+def test_each_markup_and_length_rule_is_said_in_the_page_language(
+    api: Capture, accept: str, field: str, value: str, message: str
+) -> None:
+    reply = call(in_language(form_post(accept=accept, **{field: value}), "fr"))
+
+    assert reply.status == 400
+    if accept == "text/html":
+        page = html.unescape(reply.body)
+        assert '<html lang="fr">' in page and message in page
+        assert "must" not in page
+    else:
+        assert reply.json()["errors"] == {field: message}
+    assert api.events() == []
+
+
+def test_the_same_rule_stays_english_without_a_page_language(api: Capture) -> None:
+    event = form_post(full_name="Eve <b>Adams</b>")
+    event["headers"].pop("accept-language", None)
+
+    reply = call(event)
+
+    assert reply.json()["errors"] == {"full_name": "Full name must not contain < or >."}
+
+
+@pytest.mark.parametrize(
+    ("title_i18n", "title"),
+    [({"de": "Zwangsarbeit in der IKT-Hardware"}, "Zwangsarbeit in der IKT-Hardware"), (None, "")],
+)
+def test_a_closed_session_is_named_in_the_page_language(
+    api: Capture, title_i18n: dict[str, str] | None, title: str
+) -> None:
+    closed = PROGRAMME[0].model_copy(
+        update={
+            "session_id": "kbs-00-closed",
+            "start": NOW - timedelta(days=14),
+            "title_i18n": title_i18n,
+        }
+    )
+    repository.put_session(TABLE_NAME, closed)
+
+    reply = call(in_language(form_post(sessions="kbs-00-closed"), "de"))
+
+    assert reply.status == 400
+    shown = title or closed.title  # no German title: the programme's own
+    assert reply.json()["errors"] == {
+        "sessions": f"Veranstaltungen: Die Anmeldung für „{shown}“ ist geschlossen."
+    }
+    assert api.events() == []
+
+
+def test_the_other_session_and_body_messages_follow_the_page_language(api: Capture) -> None:
+    unknown = call(in_language(form_post(sessions="kbs-99-nowhere"), "it"))
+    assert unknown.json()["errors"] == {
+        "sessions": "Sessioni: «kbs-99-nowhere» non è in programma."
+    }
+    not_json = call(in_language(form_post("[1, 2]", content_type="application/json"), "nl"))
+    assert not_json.json()["errors"] == {
+        "body": "De hoofdtekst van het verzoek moet een JSON-object zijn."
+    }
+    twice = call(
+        in_language(form_post('{"role":"a","role":"b"}', content_type="application/json"), "sv")
+    )
+    assert twice.json()["errors"] == {"role": "Fältet ”Roll” förekommer två gånger."}
 
 
 def test_sessions_show_the_programmes_title_and_description_in_the_page_language() -> None:

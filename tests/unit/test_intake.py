@@ -105,7 +105,7 @@ def test_a_plain_text_body_with_a_charset_and_unknown_fields_is_accepted() -> No
         ({"country": " se"}, "country", "SE"),
         ({"language": "PT-br"}, "language", "pt-BR"),
         ({"language": "zh-hant-tw"}, "language", "zh-Hant-TW"),
-        ({"language": ""}, "language", "en"),
+        ({"language": ""}, "language", None),  # not given: the page language
         ({"timezone": ""}, "timezone", None),
         # An optional, detected value never blocks a registration: unknown zones are dropped.
         ({"timezone": "Etc/Unknown"}, "timezone", None),
