@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from botocore.exceptions import ClientError
 
 from shared.certificates import record_link
-from shared.mail import ics, sending, suppression, templates, unsubscribe
+from shared.mail import sending, suppression, templates, unsubscribe
 from shared.materials import library
 from shared.notices import message_email, messages
 from shared.notices.kinds import (
@@ -157,16 +157,8 @@ def render(
     method = spec.calendar if registration.status is RegistrationStatus.CONFIRMED else None
     calendar = None
     if method:
-        calendar = ics.invitation(
-            session,
-            attendee_email=registration.email,
-            attendee_name=registration.full_name,
-            organizer_email=settings.sender_email,
-            organizer_name=sending.SENDER_NAME,
-            stamp=batch.moment,
-            description=templates.calendar_description(registration, session),
-            summary=templates.calendar_summary(registration, session),
-            method=method,
+        calendar = notification.invitation(
+            registration, session, settings, stamp=batch.moment, method=method
         )
     return sending.build_message(
         sender=settings.sender_email,

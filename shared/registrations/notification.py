@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from typing import Literal
 
 from shared.certificates import record_link
 from shared.mail import ics, sending, templates, unsubscribe
@@ -194,10 +195,17 @@ def feed_for(registration: Registration, session: Session, settings: Settings) -
 
 
 def invitation(
-    registration: Registration, session: Session, settings: Settings, *, stamp: datetime
+    registration: Registration,
+    session: Session,
+    settings: Settings,
+    *,
+    stamp: datetime,
+    method: Literal["REQUEST", "CANCEL"] = "REQUEST",
+    described: bool = True,
 ) -> str:
-    """The iTIP REQUEST of a confirmed place, stamped ``stamp``
-    (:func:`shared.mail.ics.invitation`)."""
+    """The registrant's iTIP ``method`` message for ``session``, stamped ``stamp``, in their
+    language (:func:`shared.mail.ics.invitation`); ``described``: with the DESCRIPTION (the
+    join link and the reference)."""
     return ics.invitation(
         session,
         attendee_email=registration.email,
@@ -205,8 +213,9 @@ def invitation(
         organizer_email=settings.sender_email,
         organizer_name=sending.SENDER_NAME,
         stamp=stamp,
-        description=templates.calendar_description(registration, session),
+        description=templates.calendar_description(registration, session) if described else "",
         summary=templates.calendar_summary(registration, session),
+        method=method,
     )
 
 
@@ -262,15 +271,8 @@ def place_cancelled_message(
     place was confirmed (the invitation's UID, SEQUENCE from ``cancelled_at``)."""
     calendar = None
     if previous_status is RegistrationStatus.CONFIRMED:
-        calendar = ics.invitation(
-            session,
-            attendee_email=registration.email,
-            attendee_name=registration.full_name,
-            organizer_email=settings.sender_email,
-            organizer_name=sending.SENDER_NAME,
-            stamp=cancelled_at,
-            summary=templates.calendar_summary(registration, session),
-            method="CANCEL",
+        calendar = invitation(
+            registration, session, settings, stamp=cancelled_at, method="CANCEL", described=False
         )
     content = templates.place_cancelled(
         registration, session, reason=reason, calendar=calendar is not None
