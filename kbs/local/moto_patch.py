@@ -27,9 +27,9 @@
    a DynamoDB result carrying items (a Query of the programme, a GetItem), about half of the
    CPU moto spent on ``POST /registrations``. Those results are already in DynamoDB's wire
    form (:func:`moto.dynamodb.models.utilities.dynamo_to_dict`), so for the operations in
-   :data:`_FAST_JSON` the patch writes them with :func:`json.dumps` (bytes as base64,
-   datetimes as epoch seconds, as moto's JSON serializer does); ``tests/unit/test_moto_patch.py``
-   checks it gives the same document as moto's serializer.
+   :data:`~kbs.local.moto_dynamodb.FAST_JSON` the patch writes them with :func:`json.dumps`
+   (bytes as base64, datetimes as epoch seconds, as moto's JSON serializer does);
+   ``tests/unit/test_moto_patch.py`` checks it gives the same document as moto's serializer.
 
 5. ``moto.backends.list_of_moto_modules`` lists moto's package directory and ``stat``s each
    of its ~150 entries; moto's server calls it for every request (to tell a service's name
@@ -46,6 +46,17 @@
    event. ``jsonpath_ng.ext.parse`` is cached now (a parsed path is an immutable tree; the
    same path string gives the same tree): 0.2 ms.
 
+8. A Query of a GSI still walked every item of the table after patch 2 (a GSI's partition key
+   is an attribute, not the key moto files items under): with 14,000 items, half of moto's
+   CPU while ``POST /registrations`` ran after the soak (each waiting-list email counts the
+   entries ahead through GSI2). Each table now keeps its items by the value of every GSI
+   partition-key attribute (:class:`~kbs.local.moto_dynamodb.GsiBuckets`), built on the first
+   GSI Query and re-filed on every write: ``Table.put_item``, ``Table.delete_item``,
+   ``DynamoDBBackend.update_item`` (which changes the stored item in place) and patch 1's
+   restore. moto's comparison and sort then run on that bucket only.
+
+The DynamoDB patches (1, 2, 4, 8) are in :mod:`kbs.local.moto_dynamodb`.
+
 Each patch is pinned to the source it was written for (:data:`PINNED`: SHA-256 of
 ``inspect.getsource`` in moto 5.2.5). If moto changes a patched function, :func:`apply`
 leaves moto alone with a warning (correct, slow), and ``tests/unit/test_moto_patch.py`` fails
@@ -54,20 +65,14 @@ until the patch is reviewed. Only the local stack applies it; Lambda code never 
 
 from __future__ import annotations
 
-import base64
-import calendar
-import copy
 import functools
 import hashlib
 import importlib
 import inspect
-import json
-import threading
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
+
+from kbs.local import moto_dynamodb
 
 PINNED = {
     "moto.dynamodb.models:DynamoDBBackend.transact_write_items": (
@@ -94,27 +99,19 @@ PINNED = {
     "moto.core.responses:ActionResult.execute_result": (
         "6333faa349b58671258985778d2aaf02d31e0617aae380442e4c683c36ab248d"
     ),
+    "moto.dynamodb.models.table:Table.put_item": (
+        "de23933013ef842639046c19bcf7e418bce0474d810f6719368be4cedce11d47"
+    ),
+    "moto.dynamodb.models.table:Table.delete_item": (
+        "1594f7b07616c8cb8cdf0fbf58d6f54eeac83f25d7ac7b14e832a08e10efd8f9"
+    ),
+    "moto.dynamodb.models:DynamoDBBackend.update_item": (
+        "218984588dd689a5de81678ce11e6a40d05c91e7b6c21b44c4ed4122fe74aa9f"
+    ),
 }
 """``module:Class.function`` -> SHA-256 of its source in moto 5.2.5."""
 
-_WRITES = ("Put", "Update", "Delete")
-# DynamoDB operations whose results are written with json.dumps (patch 4).
-_FAST_JSON = frozenset(
-    {
-        "BatchGetItem",
-        "DeleteItem",
-        "GetItem",
-        "PutItem",
-        "Query",
-        "Scan",
-        "TransactGetItems",
-        "UpdateItem",
-    }
-)
-JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
 _TRACKED = ("moto.ses.", "moto.sesv2.")
-_EXACT = ("S", "B")  # key types whose stored value is the value compared
-_state = threading.local()  # .transaction, .query: inside a patched call on this thread
 
 
 def _original(target: str) -> Any:
@@ -138,7 +135,6 @@ def apply() -> bool:
     """Patch moto (idempotent); False, with a warning, if its code is not the code pinned."""
     from moto.core.common_models import BaseModel
     from moto.dynamodb import models
-    from moto.dynamodb.models.table import Table
 
     if getattr(models.DynamoDBBackend.transact_write_items, "__wrapped__", None) is not None:
         return True
@@ -151,14 +147,9 @@ def apply() -> bool:
             stacklevel=2,
         )
         return False
-    models.copy = _TableCopyShim(Table)  # type: ignore[assignment]
-    transact = _item_rollback(models.DynamoDBBackend.transact_write_items)
-    models.DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
-    Table.query = _narrowed_query(Table.query)  # type: ignore[method-assign]
-    Table.all_items = _narrowed_all_items(Table.all_items)  # type: ignore[method-assign,assignment]
+    moto_dynamodb.apply()
     import jsonpath_ng.ext
     from moto import backends
-    from moto.dynamodb.responses import DynamoResult
     from moto.sqs.models import SQSBackend
 
     jsonpath_ng.ext.parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
@@ -169,7 +160,6 @@ def apply() -> bool:
     modules = functools.wraps(backends.list_of_moto_modules)(lambda: iter(listed))
     backends.list_of_moto_modules = modules
 
-    DynamoResult.execute_result = fast_json_result  # type: ignore[method-assign]
     original_new = _original("moto.core.common_models:BaseModel.__new__")
     _untracked_new.__wrapped__ = original_new  # type: ignore[attr-defined]
     BaseModel.__new__ = staticmethod(_untracked_new)  # type: ignore[method-assign]
@@ -184,28 +174,6 @@ def _retained(self: Any, queue_name: str, message: Any) -> bool:
     return bool(retention_period + message.sent_timestamp / 1000 > unix_time())
 
 
-def fast_json_result(self: Any, context: Any) -> tuple[int, dict[str, str], str]:
-    """``DynamoResult.execute_result``: the result as JSON for the operations of
-    :data:`_FAST_JSON`, moto's own serializer for any other."""
-    from moto.core.responses import ActionResult
-
-    if context.operation_model.name not in _FAST_JSON:
-        return ActionResult.execute_result(self, context)  # type: ignore[return-value]
-    members = context.operation_model.output_shape.members  # moto drops any other key
-    result = {key: value for key, value in self.result.items() if key in members}
-    body = json.dumps(result, default=_json_value, separators=(",", ":"))
-    return 200, {"Content-Type": JSON_CONTENT_TYPE}, body
-
-
-def _json_value(value: Any) -> Any:
-    """What moto's JSON serializer writes for the values ``json`` cannot."""
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    if isinstance(value, datetime):
-        return calendar.timegm(value.timetuple()) + value.microsecond // 1000 / 1000
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
     """``BaseModel.__new__``, appending to ``cls.instances_tracked`` for SES only (its sent
     mail, which its backend keeps anyway, is what ``/moto-api/data.json`` is read for)."""
@@ -213,142 +181,3 @@ def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
     if cls.__module__.startswith(_TRACKED):
         cls.instances_tracked.append(instance)  # type: ignore[attr-defined]
     return instance
-
-
-def _narrowed_query(query: Callable[..., Any]) -> Callable[..., Any]:
-    """``Table.query`` that tells ``all_items`` (on this thread) which hash key it wants."""
-    signature = inspect.signature(query)
-
-    @functools.wraps(query)
-    def patched(*args: Any, **kwargs: Any) -> Any:
-        given = signature.bind(*args, **kwargs).arguments
-        if given.get("index_name"):
-            wanted = [(name, value) for name, value in given.get("hash_key_conditions") or []]
-        else:
-            hash_key = given.get("hash_key")
-            wanted = [(None, hash_key)] if hash_key is not None else []
-        _state.query = [(name, value) for name, value in wanted if value.type in _EXACT]
-        try:
-            return query(*args, **kwargs)
-        finally:
-            _state.query = None
-
-    return patched
-
-
-def _narrowed_all_items(all_items: Callable[[Any], list[Any]]) -> Callable[[Any], list[Any]]:
-    """Inside a Query: the items that can match its hash key, unsorted (see module doc).
-
-    Only string and binary keys narrow the search: their stored form is their value, so
-    comparing it selects exactly the items moto's own comparison would keep.
-    """
-
-    @functools.wraps(all_items)
-    def patched(self: Any) -> list[Any]:
-        wanted = getattr(_state, "query", None)
-        if wanted is None:
-            return all_items(self)
-        if wanted and wanted[0][0] is None:  # the table's own hash key: a dict lookup
-            found = self.items.get(wanted[0][1])
-            if found is None:
-                return []
-            return list(found.values()) if self.range_key_attr else [found]
-        items = (
-            [item for hash_set in self.items.values() for item in hash_set.values()]
-            if self.range_key_attr
-            else list(self.items.values())
-        )
-        for name, value in wanted:
-            items = [item for item in items if _same(item.attrs.get(name), value)]
-        return items
-
-    return patched
-
-
-def _same(stored: Any, wanted: Any) -> bool:
-    return stored is not None and stored.type == wanted.type and stored.value == wanted.value
-
-
-class _TableCopyShim:
-    """``copy`` as moto's DynamoDB module sees it: inside a patched transaction, a deep copy of
-    a table is the table itself (the wrapper restores items instead); otherwise the real one."""
-
-    def __init__(self, table_class: type) -> None:
-        self._table_class = table_class
-
-    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
-        if getattr(_state, "transaction", False) and isinstance(value, self._table_class):
-            return value
-        return copy.deepcopy(value, memo)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(copy, name)
-
-
-@dataclass
-class _Saved:
-    """An item as it was before the transaction (``None``: there was none)."""
-
-    table: Any
-    hash_key: Any
-    range_key: Any
-    item: Any
-
-    def restore(self) -> None:
-        items = self.table.items
-        if self.range_key is None:
-            if self.item is None:
-                items.pop(self.hash_key, None)
-            else:
-                items[self.hash_key] = self.item
-            return
-        if self.item is None:
-            items.get(self.hash_key, {}).pop(self.range_key, None)
-            if not items.get(self.hash_key, True):
-                items.pop(self.hash_key, None)
-        else:
-            items[self.hash_key][self.range_key] = self.item
-
-
-def _item_rollback(original: Callable[..., None]) -> Callable[..., None]:
-    @functools.wraps(original)
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        saved, streams = _snapshot(self, transact_items)
-        _state.transaction = True
-        try:
-            original(self, transact_items)
-        except BaseException:
-            for entry in reversed(saved):
-                entry.restore()
-            for shard, length in streams:
-                del shard.items[length:]
-            raise
-        finally:
-            _state.transaction = False
-
-    return transact_write_items
-
-
-def _snapshot(backend: Any, transact_items: list[dict[str, Any]]) -> tuple[list[_Saved], list[Any]]:
-    """Copies of the items the actions write, and each table's stream length, as they are."""
-    saved: list[_Saved] = []
-    seen: set[tuple[int, Any, Any]] = set()
-    streams: dict[int, tuple[Any, int]] = {}
-    for action in transact_items[:100]:  # moto refuses more before writing anything
-        for kind, op in action.items():
-            if kind not in _WRITES or not isinstance(op, dict):
-                continue
-            try:
-                table = backend.get_table(op["TableName"])
-                key = op["Item"] if kind == "Put" else op["Key"]
-                hash_key, range_key = backend.get_keys_value(table, key)
-            except Exception:  # noqa: S112 (moto rejects this action before writing it)
-                continue
-            if (id(table), hash_key, range_key) in seen:
-                continue  # moto cancels a transaction naming one item twice
-            seen.add((id(table), hash_key, range_key))
-            item = table.get_item(hash_key, range_key)
-            saved.append(_Saved(table, hash_key, range_key, copy.deepcopy(item)))
-            if table.stream_shard is not None:
-                streams.setdefault(id(table), (table.stream_shard, len(table.stream_shard.items)))
-    return saved, list(streams.values())

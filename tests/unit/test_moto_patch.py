@@ -7,8 +7,10 @@ in-process moto with the patch applied.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +21,7 @@ from moto import mock_aws
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import Table
 
-from kbs.local import moto_patch
+from kbs.local import moto_dynamodb, moto_patch
 
 TABLE = "patched"
 
@@ -186,10 +188,11 @@ def test_a_query_returns_its_items_in_key_order(dynamodb: Any) -> None:
     assert backwards["LastEvaluatedKey"]["SK"] == {"S": "b"}
 
 
-def test_a_gsi_query_returns_exactly_its_matches_in_index_order(dynamodb: Any) -> None:
-    attributes = [("PK", "S"), ("SK", "S"), ("G", "S"), ("GS", "N")]
-    dynamodb.create_table(
-        TableName="indexed",
+def _indexed_table(client: Any, name: str = "indexed") -> None:
+    """A table with GSI (partition key G, sort key GS) and GSI-H (partition key H only)."""
+    attributes = [("PK", "S"), ("SK", "S"), ("G", "S"), ("GS", "N"), ("H", "S")]
+    client.create_table(
+        TableName=name,
         KeySchema=[
             {"AttributeName": "PK", "KeyType": "HASH"},
             {"AttributeName": "SK", "KeyType": "RANGE"},
@@ -203,10 +206,19 @@ def test_a_gsi_query_returns_exactly_its_matches_in_index_order(dynamodb: Any) -
                     {"AttributeName": "GS", "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                "IndexName": "GSI-H",
+                "KeySchema": [{"AttributeName": "H", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
         ],
         BillingMode="PAY_PER_REQUEST",
     )
+
+
+def test_a_gsi_query_returns_exactly_its_matches_in_index_order(dynamodb: Any) -> None:
+    _indexed_table(dynamodb)
     for n in range(30):
         item = {"PK": {"S": f"P{n}"}, "SK": {"S": "A"}, "GS": {"N": str(30 - n)}}
         if n % 3:
@@ -230,6 +242,161 @@ def test_a_gsi_query_returns_exactly_its_matches_in_index_order(dynamodb: Any) -
     assert missing == []
 
 
+def _gsi_query(client: Any, index: str, attribute: str, value: str) -> list[str]:
+    """Every page of a Query of ``index`` for ``attribute = value``: the items' PKs in order."""
+    found: list[str] = []
+    query: dict[str, Any] = {
+        "TableName": "indexed",
+        "IndexName": index,
+        "KeyConditionExpression": f"{attribute} = :v",
+        "ExpressionAttributeValues": {":v": {"S": value}},
+        "Limit": 7,
+    }
+    while True:
+        page = client.query(**query)
+        found += [item["PK"]["S"] for item in page["Items"]]
+        if "LastEvaluatedKey" not in page:
+            return found
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _scanned(client: Any, attribute: str, value: str, sort: str | None) -> list[str]:
+    """What an index of ``attribute`` holds for ``value``, from a Scan, in index order."""
+    items = client.scan(TableName="indexed")["Items"]
+    held = [i for i in items if i.get(attribute) == {"S": value} and (not sort or sort in i)]
+    order = (lambda i: (float(i[sort]["N"]), i["PK"]["S"])) if sort else (lambda i: i["PK"]["S"])
+    return [item["PK"]["S"] for item in sorted(held, key=order)]
+
+
+def _random_write(client: Any, rng: random.Random, values: list[str]) -> None:
+    """One write of the kinds the GSI buckets must follow, with random keys and values."""
+    pk, value, kind = f"P{rng.randrange(40)}", rng.choice(values), rng.randrange(7)
+    key = {"PK": {"S": pk}, "SK": {"S": "A"}}
+    set_g = {
+        "UpdateExpression": "SET G = :g, GS = :n",
+        "ExpressionAttributeValues": {":g": {"S": value}, ":n": {"N": str(rng.randrange(9))}},
+    }
+    if kind == 0:
+        item = {**key, "GS": {"N": str(rng.randrange(9))}, "H": {"S": rng.choice(values)}}
+        if rng.random() < 0.8:
+            item["G"] = {"S": value}
+        client.put_item(TableName="indexed", Item=item)
+    elif kind == 1:
+        client.update_item(TableName="indexed", Key=key, **set_g)
+    elif kind == 2:
+        client.update_item(TableName="indexed", Key=key, UpdateExpression="REMOVE G, H")
+    elif kind == 3:
+        client.delete_item(TableName="indexed", Key=key)
+    elif kind == 4:  # a transaction, cancelled half the time by its condition check
+        other = {"PK": {"S": f"P{rng.randrange(40, 45)}"}, "SK": {"S": "A"}}
+        client.put_item(TableName="indexed", Item={**other, "H": {"S": value}})
+        check = "attribute_exists(PK)" if rng.random() < 0.5 else "attribute_not_exists(PK)"
+        actions = [
+            {"Update": {"TableName": "indexed", "Key": key, **set_g}},
+            {"Put": {"TableName": "indexed", "Item": {**key, "H": {"S": "x"}, "SK": {"S": "B"}}}},
+            {
+                "ConditionCheck": {
+                    "TableName": "indexed",
+                    "Key": other,
+                    "ConditionExpression": check,
+                }
+            },
+        ]
+        with contextlib.suppress(ClientError):
+            client.transact_write_items(TransactItems=actions)
+    elif kind == 5:
+        requests = [
+            {"PutRequest": {"Item": {"PK": {"S": f"P{n}"}, "SK": {"S": "A"}, "G": {"S": value}}}}
+            for n in rng.sample(range(40), 3)
+        ]
+        requests.append(
+            {"DeleteRequest": {"Key": {"PK": {"S": f"P{rng.randrange(40)}"}, "SK": {"S": "A"}}}}
+        )
+        client.batch_write_item(RequestItems={"indexed": requests})
+    else:  # refused by its condition: nothing changes
+        with contextlib.suppress(ClientError):
+            client.update_item(
+                TableName="indexed",
+                Key=key,
+                ConditionExpression="GS > :big",
+                **{
+                    **set_g,
+                    "ExpressionAttributeValues": {
+                        **set_g["ExpressionAttributeValues"],
+                        ":big": {"N": "99"},
+                    },
+                },
+            )
+
+
+def test_a_gsi_query_finds_what_a_scan_finds_through_every_kind_of_write(dynamodb: Any) -> None:
+    _indexed_table(dynamodb)
+    rng, values = random.Random(11), ["red", "green", "blue"]
+    for step in range(400):
+        _random_write(dynamodb, rng, values)
+        if step % 20:
+            continue
+        for value in values:
+            assert _gsi_query(dynamodb, "GSI", "G", value) == _scanned(dynamodb, "G", value, "GS")
+            on_h = sorted(_gsi_query(dynamodb, "GSI-H", "H", value))
+            assert on_h == _scanned(dynamodb, "H", value, None)
+    assert any(_gsi_query(dynamodb, "GSI", "G", value) for value in values)
+
+
+def test_a_gsi_added_to_a_table_with_items_finds_them_in_its_own_buckets(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _indexed_table(dynamodb)
+    for n in range(25):
+        item = {"PK": {"S": f"P{n}"}, "SK": {"S": "A"}, "G": {"S": "g"}}
+        dynamodb.put_item(TableName="indexed", Item={**item, "J": {"S": "j"}} if n < 5 else item)
+    assert _gsi_query(dynamodb, "GSI", "G", "g") == []  # no GS: not in the index
+    dynamodb.update_table(
+        TableName="indexed",
+        AttributeDefinitions=[{"AttributeName": "J", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[
+            {
+                "Create": {
+                    "IndexName": "GSI-J",
+                    "KeySchema": [{"AttributeName": "J", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            }
+        ],
+    )
+    compared = _spy_on_candidates(monkeypatch)
+
+    assert sorted(_gsi_query(dynamodb, "GSI-J", "J", "j")) == [f"P{n}" for n in range(5)]
+    assert len(compared) == 5
+
+
+def _spy_on_candidates(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many items the Queries from now on compare with the key they want."""
+    compared: list[int] = []
+    same = moto_dynamodb._same
+
+    def counted(stored: Any, wanted: Any) -> bool:
+        compared.append(1)
+        return same(stored, wanted)
+
+    monkeypatch.setattr(moto_dynamodb, "_same", counted)
+    return compared
+
+
+def test_a_gsi_query_looks_only_at_the_items_with_its_key(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _indexed_table(dynamodb)
+    table = boto3.resource("dynamodb").Table("indexed")
+    with table.batch_writer() as writer:
+        for n in range(300):
+            writer.put_item(Item={"PK": f"P{n}", "SK": "A", "G": "many" if n else "one", "GS": n})
+    compared = _spy_on_candidates(monkeypatch)
+
+    assert _gsi_query(dynamodb, "GSI", "G", "one") == ["P0"]
+    assert len(compared) == 1
+
+
 def test_dynamodb_results_written_as_json_are_the_documents_moto_serialises(
     dynamodb: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -239,7 +406,7 @@ def test_dynamodb_results_written_as_json_are_the_documents_moto_serialises(
     compared: list[str] = []
 
     def both(self: Any, context: Any) -> Any:
-        fast = moto_patch.fast_json_result(self, context)
+        fast = moto_dynamodb.fast_json_result(self, context)
         slow = ActionResult.execute_result(self, context)
         operation = context.operation_model.name
         assert (operation, fast[0], json.loads(fast[2])) == (
@@ -295,7 +462,7 @@ def test_dynamodb_results_written_as_json_are_the_documents_moto_serialises(
     dynamodb.batch_write_item(RequestItems={TABLE: [{"PutRequest": {"Item": _key("BATCH")}}]})
     dynamodb.delete_item(TableName=TABLE, Key=_key("ALL"), ReturnValues="ALL_OLD")
 
-    assert set(compared) == moto_patch._FAST_JSON
+    assert set(compared) == moto_dynamodb.FAST_JSON
 
 
 def test_moto_s_modules_are_listed_once_not_for_every_request(
