@@ -1,7 +1,7 @@
 """The DynamoDB half of :mod:`kbs.local.moto_patch`: transactions that copy the items they
-write (patch 1), Queries that look only at the items that can match (patches 2 and 8), and
-results written with :func:`json.dumps` (patch 4). The patch numbers are the module doc's
-of :mod:`kbs.local.moto_patch`, which applies them.
+write (patch 1), Queries that look only at the items that can match (patches 2 and 8),
+counts that copy nothing (patch 10), and results written with :func:`json.dumps` (patch 4).
+The patch numbers are the module doc's of :mod:`kbs.local.moto_patch`, which applies them.
 """
 
 from __future__ import annotations
@@ -34,16 +34,18 @@ FAST_JSON = frozenset(
 )
 JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
 _EXACT = ("S", "B")  # key types whose stored value is the value compared
-_state = threading.local()  # .transaction, .query: inside a patched call on this thread
+_state = threading.local()  # .transaction, .query, .count: in a patched call on this thread
 
 
 def apply() -> None:
     """Patch moto's DynamoDB (once; :func:`kbs.local.moto_patch.apply` checks the pins)."""
     from moto.dynamodb import models
+    from moto.dynamodb.models import table as table_module
     from moto.dynamodb.models.table import Table
-    from moto.dynamodb.responses import DynamoResult
+    from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
-    models.copy = _TableCopyShim(Table)  # type: ignore[assignment]
+    models.copy = table_module.copy = _CopyShim(Table)  # type: ignore[assignment]
+    DynamoHandler.query = _counted_query(DynamoHandler.query)  # type: ignore[method-assign]
     transact = _item_rollback(models.DynamoDBBackend.transact_write_items)
     models.DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
     models.DynamoDBBackend.update_item = _reindexed_update(  # type: ignore[method-assign]
@@ -261,9 +263,12 @@ def _same(stored: Any, wanted: Any) -> bool:
     return stored is not None and stored.type == wanted.type and stored.value == wanted.value
 
 
-class _TableCopyShim:
-    """``copy`` as moto's DynamoDB module sees it: inside a patched transaction, a deep copy of
-    a table is the table itself (the wrapper restores items instead); otherwise the real one."""
+class _CopyShim:
+    """``copy`` as moto's DynamoDB models see it. Inside a patched transaction, a deep copy of
+    a table is the table itself (the wrapper restores items instead: patch 1). Inside a
+    ``Select=COUNT`` Query, the copy of its results is the list itself: moto copies them so
+    that what it returns cannot change the table, but a count returns none of them (patch 10).
+    Otherwise it is the real :func:`copy.deepcopy`."""
 
     def __init__(self, table_class: type) -> None:
         self._table_class = table_class
@@ -271,10 +276,26 @@ class _TableCopyShim:
     def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
         if getattr(_state, "transaction", False) and isinstance(value, self._table_class):
             return value
+        if getattr(_state, "count", False) and isinstance(value, list):
+            return value
         return copy.deepcopy(value, memo)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(copy, name)
+
+
+def _counted_query(query: Callable[..., Any]) -> Callable[..., Any]:
+    """``DynamoHandler.query`` that tells the models (on this thread) when it only counts."""
+
+    @functools.wraps(query)
+    def patched(self: Any) -> Any:
+        _state.count = self.body.get("Select") == "COUNT"
+        try:
+            return query(self)
+        finally:
+            _state.count = False
+
+    return patched
 
 
 @dataclass

@@ -55,7 +55,20 @@
    ``DynamoDBBackend.update_item`` (which changes the stored item in place) and patch 1's
    restore. moto's comparison and sort then run on that bucket only.
 
-The DynamoDB patches (1, 2, 4, 8) are in :mod:`kbs.local.moto_dynamodb`.
+9. ``Queue.attributes`` computes every attribute of the queue, each approximate count walking
+   every message (reading the clock for each); ``SQSBackend.send_message`` reads it for
+   ``ContentBasedDeduplication`` on every message sent, so while a queue had a backlog (the
+   soak leaves a few hundred registrations to process) every event routed to it cost more.
+   It is now a read-only mapping that computes an attribute when it is read
+   (:class:`QueueAttributes`): same keys, order and values.
+
+10. ``Table.query`` deep-copies every item it found before it returns them, also for a
+    ``Select=COUNT`` Query, which returns none of them: counting a waiting list of 1,700
+    entries (the place in line each waiting-list email gives) copied all 1,700, a fifth of
+    moto's CPU after the soak. Inside a count (``DynamoHandler.query`` with ``Select=COUNT``)
+    that copy is the list itself; nothing of it is returned or changed.
+
+The DynamoDB patches (1, 2, 4, 8, 10) are in :mod:`kbs.local.moto_dynamodb`.
 
 Each patch is pinned to the source it was written for (:data:`PINNED`: SHA-256 of
 ``inspect.getsource`` in moto 5.2.5). If moto changes a patched function, :func:`apply`
@@ -69,7 +82,9 @@ import functools
 import hashlib
 import importlib
 import inspect
+import json
 import warnings
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from kbs.local import moto_dynamodb
@@ -99,6 +114,12 @@ PINNED = {
     "moto.core.responses:ActionResult.execute_result": (
         "6333faa349b58671258985778d2aaf02d31e0617aae380442e4c683c36ab248d"
     ),
+    "moto.dynamodb.responses:DynamoHandler.query": (
+        "681834c64038af93f0bf17657b7d24065f907f31e2d5cafb67f8cc15bb5e9f96"
+    ),
+    "moto.sqs.models:Queue.attributes": (
+        "40cb990b121628d535cecbcd0e0d333984024633b70a097489ae8611e1a59338"
+    ),
     "moto.dynamodb.models.table:Table.put_item": (
         "de23933013ef842639046c19bcf7e418bce0474d810f6719368be4cedce11d47"
     ),
@@ -120,6 +141,7 @@ def _original(target: str) -> Any:
     owner = getattr(importlib.import_module(module), owner_name)
     function = vars(owner)[name] if name else owner  # a method, or a module's function
     function = getattr(function, "__func__", function)  # staticmethod (__new__)
+    function = getattr(function, "fget", function)  # a property
     return getattr(function, "__wrapped__", function)
 
 
@@ -150,10 +172,13 @@ def apply() -> bool:
     moto_dynamodb.apply()
     import jsonpath_ng.ext
     from moto import backends
-    from moto.sqs.models import SQSBackend
+    from moto.sqs.models import Queue, SQSBackend
 
     jsonpath_ng.ext.parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
 
+    original_attributes = _original("moto.sqs.models:Queue.attributes")
+    attributes = functools.wraps(original_attributes)(lambda queue: QueueAttributes(queue))
+    Queue.attributes = property(attributes)  # type: ignore[method-assign,assignment]
     retained = functools.wraps(SQSBackend.is_message_valid_based_on_retention_period)(_retained)
     SQSBackend.is_message_valid_based_on_retention_period = retained  # type: ignore[method-assign]
     listed = tuple(backends.list_of_moto_modules())
@@ -164,6 +189,43 @@ def apply() -> bool:
     _untracked_new.__wrapped__ = original_new  # type: ignore[attr-defined]
     BaseModel.__new__ = staticmethod(_untracked_new)  # type: ignore[method-assign]
     return True
+
+
+class QueueAttributes(Mapping[str, Any]):
+    """``Queue.attributes`` (patch 9): a queue's attributes by name, each computed when read;
+    the names, their order and the values (booleans as ``"true"``/``"false"``) are moto's."""
+
+    def __init__(self, queue: Any) -> None:
+        self._queue = queue
+        names = list(queue.BASE_ATTRIBUTES)
+        if queue.fifo_queue:
+            names += queue.FIFO_ATTRIBUTES
+        if queue.kms_master_key_id:
+            names += queue.KMS_ATTRIBUTES
+        names += [name for name in ("Policy", "RedrivePolicy") if self._set(name)]
+        self._names = tuple(dict.fromkeys(names))
+
+    def _set(self, name: str) -> Any:
+        return self._queue.policy if name == "Policy" else self._queue.redrive_policy
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._names:
+            raise KeyError(name)
+        if name == "RedrivePolicy" and self._set(name):
+            return json.dumps(self._queue.redrive_policy)
+        from moto.core.utils import camelcase_to_underscores
+
+        value = getattr(self._queue, camelcase_to_underscores(name))
+        return str(value).lower() if isinstance(value, bool) else value
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def _retained(self: Any, queue_name: str, message: Any) -> bool:

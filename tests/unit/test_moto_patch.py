@@ -26,6 +26,16 @@ from kbs.local import moto_dynamodb, moto_patch
 TABLE = "patched"
 
 
+def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
 def test_the_patched_moto_code_is_the_code_the_patch_was_written_for() -> None:
     assert moto_patch.source_digests() == moto_patch.PINNED
     assert moto_patch.apply() is True
@@ -34,13 +44,7 @@ def test_the_patched_moto_code_is_the_code_the_patch_was_written_for() -> None:
 
 @pytest.fixture
 def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    _aws_environment(monkeypatch)
     assert moto_patch.apply()
     with mock_aws():
         client = boto3.client("dynamodb")
@@ -397,6 +401,37 @@ def test_a_gsi_query_looks_only_at_the_items_with_its_key(
     assert len(compared) == 1
 
 
+def test_a_count_copies_no_item_and_counts_what_a_query_returns(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _indexed_table(dynamodb)
+    table = boto3.resource("dynamodb").Table("indexed")
+    with table.batch_writer() as writer:
+        for n in range(200):
+            writer.put_item(Item={"PK": f"P{n}", "SK": "A", "G": "g", "GS": n, "odd": n % 2})
+    query = {
+        "TableName": "indexed",
+        "IndexName": "GSI",
+        "KeyConditionExpression": "G = :g AND GS < :below",
+        "FilterExpression": "odd = :one",
+        "ExpressionAttributeValues": {":g": {"S": "g"}, ":below": {"N": "150"}, ":one": {"N": "1"}},
+    }
+    returned = dynamodb.query(**query)
+    copied: list[type] = []
+    deepcopy = copy.deepcopy
+    monkeypatch.setattr(copy, "deepcopy", lambda v, *a: copied.append(type(v)) or deepcopy(v, *a))
+
+    counted = dynamodb.query(**query, Select="COUNT")
+    copied_to_count = list(copied)
+    returned_again = dynamodb.query(**query)
+
+    assert counted["Count"] == returned["Count"] == len(returned["Items"]) == 75
+    assert counted["ScannedCount"] == returned["ScannedCount"] == 150
+    assert returned_again["Items"] == returned["Items"]
+    assert copied_to_count == []
+    assert copied.count(list) == 1  # a Query that returns its items still copies them
+
+
 def test_dynamodb_results_written_as_json_are_the_documents_moto_serialises(
     dynamodb: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -489,13 +524,7 @@ def test_a_receive_still_drops_messages_past_their_queue_s_retention(
 ) -> None:
     from moto.sqs.models import Queue, sqs_backends
 
-    for name, value in {
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    _aws_environment(monkeypatch)
     assert moto_patch.apply()
     with mock_aws():
         sqs = boto3.client("sqs")
@@ -518,6 +547,51 @@ def test_a_receive_still_drops_messages_past_their_queue_s_retention(
 
     assert [message["Body"] for message in received["Messages"]] == ["new"]
     assert "Messages" not in expired
+
+
+def test_queue_attributes_are_moto_s_and_a_send_reads_only_the_one_it_needs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.sqs.models import Queue, sqs_backends
+
+    _aws_environment(monkeypatch)
+    assert moto_patch.apply()
+    computed = moto_patch._original("moto.sqs.models:Queue.attributes")
+    with mock_aws():
+        sqs = boto3.client("sqs")
+        dead = sqs.create_queue(QueueName="dead")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])
+        redrive = {"deadLetterTargetArn": arn["Attributes"]["QueueArn"], "maxReceiveCount": 3}
+        kinds: dict[str, dict[str, str]] = {
+            "plain": {},
+            "kinds.fifo": {"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+            "encrypted": {"KmsMasterKeyId": "alias/kbs", "DelaySeconds": "5"},
+            "redriven": {"RedrivePolicy": json.dumps(redrive), "Policy": json.dumps({"a": 1})},
+        }
+        urls = {
+            name: sqs.create_queue(QueueName=name, Attributes=a)["QueueUrl"]
+            for name, a in kinds.items()
+        }
+        sqs.send_message(QueueUrl=urls["plain"], MessageBody="one")
+        queues = sqs_backends["123456789012"]["eu-west-1"].queues
+        for name in kinds:
+            attributes = queues[name].attributes
+            assert list(attributes.items()) == list(computed(queues[name]).items())
+            assert "Nope" not in attributes and attributes.get("Nope") is None
+        whole = sqs.get_queue_attributes(QueueUrl=urls["redriven"], AttributeNames=["All"])
+        assert json.loads(whole["Attributes"]["RedrivePolicy"]) == redrive
+        for count in ("messages", "messages_delayed", "messages_not_visible"):
+            monkeypatch.setattr(  # what made every send walk the queue
+                Queue,
+                f"approximate_number_of_{count}",
+                property(lambda _: pytest.fail("counted the queue's messages")),
+            )
+
+        sqs.send_message(QueueUrl=urls["plain"], MessageBody="two")
+        sqs.send_message(QueueUrl=urls["kinds.fifo"], MessageBody="three", MessageGroupId="g")
+
+    assert [m.body for m in queues["plain"]._messages] == ["one", "two"]
+    assert queues["kinds.fifo"]._messages[0].deduplication_id  # content-based, as before
 
 
 def test_an_input_transformer_s_paths_are_parsed_once_and_give_the_same_input() -> None:
