@@ -4,6 +4,7 @@ stack needed: the files stay after it stops)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from kbs.local.outbox import entries
@@ -41,6 +42,15 @@ def list_command(args: argparse.Namespace) -> int:
         print(f"No outbox at {directory}: kbs serve writes one there.")
         return 0
     listed = entries(directory, to=args.to, kind=args.kind)
+    if not listed and args.kind:
+        kinds = sorted({entry.kind or "-" for entry in entries(directory)})
+        if args.kind not in kinds:
+            print(
+                f"kbs outbox list: no email of kind {args.kind!r} in {directory}; "
+                f"the kinds there: {', '.join(kinds) or 'none (no emails)'}",
+                file=sys.stderr,
+            )
+            return 2
     if not listed:
         print(f"No emails in {directory}" + (" match" if args.to or args.kind else ""))
         return 0
