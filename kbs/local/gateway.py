@@ -259,6 +259,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except BodyError as refused:
             self.close_connection = True  # the unread body would garble the next request
             return self._send(*error(refused.status, refused.message))
+        except TimeoutError:  # the client stopped sending its body for IDLE_SECONDS
+            self.close_connection = True
+            return self._send(*error(408, "Request Timeout"))
         path = self.path.partition("?")[0]
         if path == TICK_PATH:
             return self._send(*self._tick(body))

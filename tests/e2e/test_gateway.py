@@ -16,7 +16,7 @@ import pytest
 
 from infra.wiring import Function, HttpRoute
 from kbs.local.clock import Clock
-from kbs.local.gateway import MAX_BODY_BYTES
+from kbs.local.gateway import MAX_BODY_BYTES, _RequestHandler
 from tests.e2e import handlers
 from tests.e2e.conftest import StartInProcess
 from tests.e2e.support import http
@@ -194,6 +194,22 @@ def test_an_oversize_body_is_refused_before_100_continue(api: str) -> None:
 
     assert status == 413
     assert json.loads(answer) == {"message": "Request Entity Too Large"}
+
+
+@pytest.mark.parametrize(
+    ("framing", "part"),
+    [("Content-Length: 10", b"abc"), ("Transfer-Encoding: chunked", b"a\r\nabc")],
+)
+def test_a_body_that_stops_arriving_is_a_408(
+    api: str, monkeypatch: pytest.MonkeyPatch, framing: str, part: bytes
+) -> None:
+    monkeypatch.setattr(_RequestHandler, "timeout", 1)  # IDLE_SECONDS, shortened
+
+    status, _, answer = exchange(api, f"POST /echo HTTP/1.1\nHost: x\n{framing}\n", part)
+
+    assert status == 408
+    assert json.loads(answer) == {"message": "Request Timeout"}
+    assert handlers.received("echo") == []
 
 
 @pytest.mark.parametrize(("method", "path"), [("BREW", "/echo"), ("PROPFIND", "/boom")])
