@@ -18,18 +18,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import Any
 
 from shared.attendance.store import get_attendance, record_expiration, threshold_minutes
-from shared.certificates import emails, pdf, record_link, store
+from shared.certificates import emails, pdf, store
 from shared.certificates.store import Certificate, SessionLine
 from shared.i18n.languages import resolve
-from shared.mail import sending, templates, unsubscribe
+from shared.mail import sending, templates, to_registrant
 from shared.platform.clients import client
 from shared.platform.observability import logger
 from shared.platform.secrets import signing_keys
 from shared.platform.settings import Settings
-from shared.privacy import data_link
 from shared.programme.models import Session
 from shared.programme.repository import get_session
 from shared.registrations.models import Registration
@@ -156,11 +154,9 @@ def certificate_message(
     content = emails.certificate_issued(
         cert, session, registration, download_url=download, verify_url=verify_url
     )
-    extra: dict[str, Any] = {}
-    if registration is not None:
-        extra["unsubscribe_url"] = unsubscribe.link_for(registration, session, settings=settings)
-        extra["record_url"] = record_link.link_for(registration, session, settings=settings)
-        extra["privacy_url"] = data_link.link_for(registration, session, settings=settings)
+    footer = (
+        {} if registration is None else to_registrant.footer_links(registration, session, settings)
+    )
     return sending.build_message(
         sender=settings.sender_email,
         recipient=cert.email,
@@ -168,7 +164,8 @@ def certificate_message(
         content=content,
         date=now,
         kind="certificate",
-        **extra,
+        brand=templates.brand_of(settings),
+        **footer,
     )
 
 

@@ -18,8 +18,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from botocore.exceptions import ClientError
 
-from shared.certificates import record_link
-from shared.mail import sending, suppression, templates, unsubscribe
+from shared.mail import sending, suppression, templates, to_registrant
 from shared.materials import library
 from shared.notices import message_email, messages
 from shared.notices.kinds import (
@@ -36,7 +35,6 @@ from shared.platform import keys
 from shared.platform.clients import table
 from shared.platform.observability import logger
 from shared.platform.settings import Settings
-from shared.privacy import data_link
 from shared.programme.models import Session
 from shared.programme.repository import SessionNotFoundError, get_session
 from shared.registrations import notification
@@ -160,10 +158,10 @@ def render(
         calendar = notification.invitation(
             registration, session, settings, stamp=batch.moment, method=method
         )
-    return sending.build_message(
-        sender=settings.sender_email,
-        recipient=registration.email,
-        recipient_name=registration.full_name,
+    return to_registrant.message(
+        registration,
+        session,
+        settings,
         content=(
             message_email.organiser_message(registration, session, message)
             if message is not None
@@ -173,10 +171,6 @@ def render(
         calendar=calendar,
         calendar_method=method or "REQUEST",
         kind=batch.kind.value,
-        record_url=record_link.link_for(registration, session, settings=settings),
-        privacy_url=data_link.link_for(registration, session, settings=settings),
-        unsubscribe_url=unsubscribe.link_for(registration, session, settings=settings),
-        brand=templates.brand_of(settings),
     )
 
 

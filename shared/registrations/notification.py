@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Literal
 
-from shared.certificates import record_link
-from shared.mail import ics, sending, templates, unsubscribe
+from shared.mail import ics, sending, templates, to_registrant
 from shared.platform.event_types import (
     REGISTRATION_CONFIRMED,
     REGISTRATION_WAITLISTED,
@@ -17,7 +16,6 @@ from shared.platform.event_types import (
 from shared.platform.events import OutgoingEvent, publish
 from shared.platform.secrets import signing_keys
 from shared.platform.settings import Settings
-from shared.privacy import data_link
 from shared.programme.models import Session
 from shared.registrations import store
 from shared.registrations.models import (
@@ -158,18 +156,8 @@ def status_message(
     else:
         kind = "waitlist"
         content = templates.waitlist(registration, session, cancel_url, position=position)
-    return sending.build_message(
-        sender=settings.sender_email,
-        recipient=registration.email,
-        recipient_name=registration.full_name,
-        content=content,
-        date=now,
-        calendar=calendar,
-        kind=kind,
-        unsubscribe_url=unsubscribe.link_for(registration, session, settings=settings),
-        record_url=record_link.link_for(registration, session, settings=settings),
-        privacy_url=data_link.link_for(registration, session, settings=settings),
-        brand=templates.brand_of(settings),
+    return to_registrant.message(
+        registration, session, settings, content=content, date=now, calendar=calendar, kind=kind
     )
 
 
@@ -277,17 +265,13 @@ def place_cancelled_message(
     content = templates.place_cancelled(
         registration, session, reason=reason, calendar=calendar is not None
     )
-    return sending.build_message(
-        sender=settings.sender_email,
-        recipient=registration.email,
-        recipient_name=registration.full_name,
+    return to_registrant.message(
+        registration,
+        session,
+        settings,
         content=content,
         date=cancelled_at,
         calendar=calendar,
         calendar_method="CANCEL",
         kind="place-cancelled",
-        unsubscribe_url=unsubscribe.link_for(registration, session, settings=settings),
-        record_url=record_link.link_for(registration, session, settings=settings),
-        privacy_url=data_link.link_for(registration, session, settings=settings),
-        brand=templates.brand_of(settings),
     )

@@ -17,10 +17,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from email.message import EmailMessage
 
-from shared.certificates import record_link
-from shared.mail import registrant, sending, summary, templates, unsubscribe
+from shared.mail import registrant, sending, summary, templates, to_registrant
 from shared.platform.settings import Settings
-from shared.privacy import data_link
 from shared.programme.models import Session
 from shared.registrations.models import Registration, RegistrationStatus
 from shared.registrations.notification import (
@@ -113,16 +111,12 @@ def submission_message(
     content = summary.submission_status(
         first, reference, places, feed=feed_for(first, first_session, settings)
     )
-    return sending.build_message(
-        sender=settings.sender_email,
-        recipient=first.email,
-        recipient_name=first.full_name,
+    return to_registrant.message(
+        first,
+        first_session,
+        settings,
         content=content,
         date=now,
         calendars=calendars,
         kind="confirmation" if calendars else "waitlist",
-        unsubscribe_url=unsubscribe.link_for(first, first_session, settings=settings),
-        record_url=record_link.link_for(first, first_session, settings=settings),
-        privacy_url=data_link.link_for(first, first_session, settings=settings),
-        brand=templates.brand_of(settings),
     )
