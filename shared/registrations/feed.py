@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.mail import ics, templates
+from shared.mail import ics
 from shared.platform.secrets import signing_keys
 from shared.platform.settings import Settings
 from shared.programme.models import Session, SessionAvailability, SessionStatus
 from shared.programme.repository import SessionNotFoundError, get_session
+from shared.registrations import notification
 from shared.registrations.models import Registration, RegistrationStatus
 from shared.registrations.store import reference_registrations, registrant_registrations
 from shared.web import links
@@ -60,13 +61,8 @@ def personal_calendar(token: str, *, now: datetime, settings: Settings) -> str:
         events.append(
             ics.personal_event(
                 session,
-                attendee_email=registration.email,
-                attendee_name=registration.full_name,
-                organizer_email=settings.sender_email,
-                organizer_name=settings.series_name,
+                **notification.event_fields(registration, session, settings),
                 stamp=now,
-                description=templates.calendar_description(registration, session),
-                summary=templates.calendar_summary(registration, session),
                 cancelled=cancelled,
                 sequence=feed_sequence(registration, session),
             )

@@ -194,17 +194,27 @@ def invitation(
     """The registrant's iTIP ``method`` message for ``session``, stamped ``stamp``, in their
     language (:func:`shared.mail.ics.invitation`); ``described``: with the DESCRIPTION (the
     join link and the reference)."""
-    return ics.invitation(
-        session,
-        attendee_email=registration.email,
-        attendee_name=registration.full_name,
-        organizer_email=settings.sender_email,
-        organizer_name=sending.SENDER_NAME,
-        stamp=stamp,
-        description=templates.calendar_description(registration, session) if described else "",
-        summary=templates.calendar_summary(registration, session),
-        method=method,
-    )
+    fields = event_fields(registration, session, settings)
+    if not described:
+        fields["description"] = ""
+    return ics.invitation(session, **fields, stamp=stamp, method=method)
+
+
+def event_fields(
+    registration: Registration, session: Session, settings: Settings
+) -> dict[str, str]:
+    """The registrant's side of their event of ``session``, as :func:`shared.mail.ics.invitation`
+    and :func:`shared.mail.ics.personal_event` take it: attendee and organizer (the series'
+    sender and name), and SUMMARY and DESCRIPTION in the registrant's language. One source for
+    the invitations and the personal feed, so both describe the same event (same UID) alike."""
+    return {
+        "attendee_email": registration.email,
+        "attendee_name": registration.full_name,
+        "organizer_email": settings.sender_email,
+        "organizer_name": settings.series_name,
+        "description": templates.calendar_description(registration, session),
+        "summary": templates.calendar_summary(registration, session),
+    }
 
 
 def waitlist_position(table_name: str, registration: Registration) -> int | None:
