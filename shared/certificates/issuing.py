@@ -154,9 +154,9 @@ def certificate_message(
     content = emails.certificate_issued(
         cert, session, registration, download_url=download, verify_url=verify_url
     )
-    footer = (
-        {} if registration is None else to_registrant.footer_links(registration, session, settings)
-    )
+    footer: to_registrant.FooterLinks = {}
+    if registration is not None:
+        footer = to_registrant.footer_links(registration, session, settings)
     return sending.build_message(
         sender=settings.sender_email,
         recipient=cert.email,

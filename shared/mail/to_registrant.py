@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Literal
+from typing import Literal, TypedDict
 
 from shared.certificates import record_link
 from shared.mail import sending, templates, unsubscribe
@@ -21,9 +21,15 @@ from shared.programme.models import Session
 from shared.registrations.models import Registration
 
 
-def footer_links(
-    registration: Registration, session: Session, settings: Settings
-) -> dict[str, str]:
+class FooterLinks(TypedDict, total=False):
+    """``build_message``'s footer-link arguments (none: an email to no registration)."""
+
+    unsubscribe_url: str
+    record_url: str
+    privacy_url: str
+
+
+def footer_links(registration: Registration, session: Session, settings: Settings) -> FooterLinks:
     """``build_message``'s ``unsubscribe_url``, ``record_url`` and ``privacy_url`` for an email
     to ``registration`` about ``session`` (each a signed link: see the modules they come from)."""
     return {
