@@ -11,7 +11,7 @@ import contextlib
 import copy
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import boto3
@@ -192,11 +192,12 @@ def test_a_query_returns_its_items_in_key_order(dynamodb: Any) -> None:
     assert backwards["LastEvaluatedKey"]["SK"] == {"S": "b"}
 
 
-def _indexed_table(client: Any, name: str = "indexed") -> None:
-    """A table with GSI (partition key G, sort key GS) and GSI-H (partition key H only)."""
+def _indexed_table(client: Any, rows: Sequence[dict[str, Any]] = ()) -> None:
+    """Table ``indexed`` with GSI (partition key G, sort key GS) and GSI-H (partition key H
+    only), holding ``rows`` (plain values) as items ``P0``, ``P1``, ... with sort key ``A``."""
     attributes = [("PK", "S"), ("SK", "S"), ("G", "S"), ("GS", "N"), ("H", "S")]
     client.create_table(
-        TableName=name,
+        TableName="indexed",
         KeySchema=[
             {"AttributeName": "PK", "KeyType": "HASH"},
             {"AttributeName": "SK", "KeyType": "RANGE"},
@@ -219,6 +220,9 @@ def _indexed_table(client: Any, name: str = "indexed") -> None:
         ],
         BillingMode="PAY_PER_REQUEST",
     )
+    with boto3.resource("dynamodb").Table("indexed").batch_writer() as writer:
+        for n, row in enumerate(rows):
+            writer.put_item(Item={"PK": f"P{n}", "SK": "A", **row})
 
 
 def test_a_gsi_query_returns_exactly_its_matches_in_index_order(dynamodb: Any) -> None:
@@ -390,11 +394,7 @@ def _spy_on_candidates(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def test_a_gsi_query_looks_only_at_the_items_with_its_key(
     dynamodb: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _indexed_table(dynamodb)
-    table = boto3.resource("dynamodb").Table("indexed")
-    with table.batch_writer() as writer:
-        for n in range(300):
-            writer.put_item(Item={"PK": f"P{n}", "SK": "A", "G": "many" if n else "one", "GS": n})
+    _indexed_table(dynamodb, [{"G": "many" if n else "one", "GS": n} for n in range(300)])
     compared = _spy_on_candidates(monkeypatch)
 
     assert _gsi_query(dynamodb, "GSI", "G", "one") == ["P0"]
@@ -404,11 +404,7 @@ def test_a_gsi_query_looks_only_at_the_items_with_its_key(
 def test_a_count_copies_no_item_and_counts_what_a_query_returns(
     dynamodb: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _indexed_table(dynamodb)
-    table = boto3.resource("dynamodb").Table("indexed")
-    with table.batch_writer() as writer:
-        for n in range(200):
-            writer.put_item(Item={"PK": f"P{n}", "SK": "A", "G": "g", "GS": n, "odd": n % 2})
+    _indexed_table(dynamodb, [{"G": "g", "GS": n, "odd": n % 2} for n in range(200)])
     query = {
         "TableName": "indexed",
         "IndexName": "GSI",
