@@ -12,8 +12,9 @@ Gateway's throttling answer, ``429 {"message": "Too Many Requests"}`` with ``Ret
 framing, malformed framing gets 400 (:mod:`kbs.local.http_body`), and a method no route can
 declare gets 404, as no route matches it.
 
-``POST /_local/tick`` (loopback only) moves the clock to ``{"at": ISO}`` and fires the
-scheduled rules due since, or ``{"real": true}`` goes back to real time.
+``POST /_local/tick`` (loopback, ``application/json``, no ``Origin``: never a web page)
+moves the clock to ``{"at": ISO}`` and fires the scheduled rules due since, or
+``{"real": true}`` goes back to real time.
 """
 
 from __future__ import annotations
@@ -301,12 +302,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._send(*error(code, HTTPStatus(code).phrase))
 
     def _tick(self, body: bytes | None) -> Response:
-        """Fire the scheduled rules due at the posted time; loopback callers only."""
+        """Fire the scheduled rules due at the posted time: loopback callers only, and never a
+        web page. A browser adds ``Origin`` (and ``Sec-Fetch-Site``) to a page's POST, and can
+        send ``application/json`` cross-site only after a CORS preflight, which this path
+        fails (405, no CORS headers): so any page the developer opens cannot move the clock."""
         scheduler = self.server.gateway.scheduler
         if self.client_address[0] not in (LOOPBACK, "::1"):
             return error(403, "Forbidden")
         if self.command != "POST" or scheduler is None:
             return error(405, "Method Not Allowed")
+        if "origin" in self.headers or "sec-fetch-site" in self.headers:
+            return error(403, "Forbidden: the clock is moved by kbs tick, not by a web page")
+        if self.headers.get_content_type() != "application/json":
+            return error(415, "Unsupported Media Type: send application/json")
         try:
             request = json.loads(body or b"{}")
             at = None if request.get("real") is True else parse_time(request["at"])

@@ -20,6 +20,7 @@ from tests.e2e.conftest import StartInProcess
 from tests.e2e.support import http, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+JSON = {"Content-Type": "application/json"}
 
 MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 TICKER = Function(
@@ -260,12 +261,33 @@ def test_a_tick_fires_only_what_is_due_and_sets_the_api_clock(
     "at", ["soon", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "1999-12-31T23:59:59Z"]
 )
 def test_the_tick_endpoint_refuses_a_bad_time(info: dict[str, Any], at: str) -> None:
-    reply = http("POST", f"{info['api_url']}/_local/tick", json.dumps({"at": at}).encode())
+    reply = http("POST", f"{info['api_url']}/_local/tick", json.dumps({"at": at}).encode(), JSON)
 
     assert reply.status == 400
     assert handlers.received("ticker") == []
-    moved = http("POST", f"{info['api_url']}/_local/tick", b'{"at": "2026-03-02T09:00:00Z"}')
+    moved = http("POST", f"{info['api_url']}/_local/tick", b'{"at": "2026-03-02T09:00:00Z"}', JSON)
     assert moved.status == 200  # the clock still works after a refusal
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Content-Type": "text/plain;charset=UTF-8", "Origin": "https://evil.example"}, 403),
+        ({**JSON, "Origin": "null"}, 403),
+        ({**JSON, "Sec-Fetch-Site": "cross-site"}, 403),
+        ({"Content-Type": "text/plain"}, 415),  # what a page may send without a preflight
+        ({"Content-Type": "application/x-www-form-urlencoded"}, 415),
+    ],
+)
+def test_a_web_page_cannot_move_the_clock(
+    info: dict[str, Any], headers: dict[str, str], status: int
+) -> None:
+    reply = http(
+        "POST", f"{info['api_url']}/_local/tick", b'{"at": "2027-05-01T00:00:00Z"}', headers
+    )
+
+    assert reply.status == status
+    assert handlers.received("ticker") == []
 
 
 def test_kbs_tick_refuses_a_year_out_of_range_before_touching_the_stack(
