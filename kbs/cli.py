@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from botocore.exceptions import NoCredentialsError, NoRegionError
+
     args = build_parser().parse_args(argv)
     try:
         with _quiet() if args.command in ORGANISER_COMMANDS else contextlib.nullcontext():
@@ -78,10 +80,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             except TargetError as exc:
                 print(f"kbs: {exc}", file=sys.stderr)
                 return 2
+            except (NoRegionError, NoCredentialsError) as exc:  # --stack without AWS settings
+                print(f"kbs: {exc}: {AWS_SETTINGS_HINT}", file=sys.stderr)
+                return 2
         sys.stdout.flush()  # a reader gone shows here, not at exit
     except BrokenPipeError:
         return _reader_gone()
     return code
+
+
+AWS_SETTINGS_HINT = (
+    "--stack needs an AWS account: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
+    "AWS_SECRET_ACCESS_KEY) and AWS_DEFAULT_REGION, or use --local for the local stack"
+)
 
 
 def _reader_gone() -> int:

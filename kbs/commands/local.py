@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "the old outbox aside). The link-signing key is kept in DATA_DIR, so links in old "
         "emails still verify.",
     )
-    serve.add_argument("--port", type=int, default=8000, help="HTTP API port (0: any free)")
+    serve.add_argument("--port", type=_port, default=8000, help="HTTP API port (0: any free)")
     serve.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="local.json and outbox/")
     serve.add_argument(
         "--clock",
@@ -121,6 +121,17 @@ def _iso_time(value: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"{value!r} is not an ISO 8601 time such as 2026-03-02T09:00:00Z ({exc})"
         ) from None
+
+
+def _port(text: str) -> int:
+    """A TCP port number, 0 to 65535 (0: the system picks a free one)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535 (0: any free), not {port}")
+    return port
 
 
 def _clock(value: str) -> Clock:
