@@ -141,6 +141,15 @@ class RegistrationForm(BaseModel):
             raise _required()
         return value
 
+    @field_validator("full_name", "organisation")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        """A name has a letter or digit: only invisible, combining or punctuation characters
+        (a zero-width space, a byte-order mark, accents on nothing, "-") are no name."""
+        if not any(unicodedata.category(char)[0] in "LN" for char in value):
+            raise _required()
+        return value
+
     @field_validator(*MARKUP_FREE)
     @classmethod
     def _no_markup(cls, value: str) -> str:

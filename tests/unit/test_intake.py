@@ -192,6 +192,12 @@ def test_invalid_email_addresses(address: str) -> None:
     [
         ({"full_name": None}, "full_name", "Enter your full name."),
         ({"full_name": "   "}, "full_name", "Enter your full name."),
+        ({"full_name": "\u200b"}, "full_name", "Enter your full name."),  # zero-width space
+        ({"full_name": "\ufeff\u2060"}, "full_name", "Enter your full name."),  # BOM, joiner
+        ({"full_name": "\u0301\u0301\u0301"}, "full_name", "Enter your full name."),
+        ({"full_name": "-"}, "full_name", "Enter your full name."),
+        ({"full_name": ". ."}, "full_name", "Enter your full name."),
+        ({"organisation": "\u200b\u200b"}, "organisation", "Enter the name of your organisation"),
         ({"email": None}, "email", "Enter your email address."),
         ({"organisation": None}, "organisation", "Enter the name of your organisation."),
         ({"country": None}, "country", "Choose your country."),
