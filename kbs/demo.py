@@ -161,8 +161,10 @@ def run(data_dir: Path, port: int) -> int:
         say("The organiser imports the Zoom attendee report; certificates go out ...")
         attendees = sorted(e for e, s in tally.expected_bookings if s == first["session_id"])
         certified = certify(api_url, data_dir, first, attendees, _kbs)
+        files = sorted((data_dir / "outbox").glob("*.eml"))  # with the certificates
         phases.done("attendance and certificates")
         expected = tally.accepted + tally.resent + 4 * addressed + 1 + addressed
+        expected += len(attendees) - 2  # a certificate each, but the short stay and no-show
         programme = _kbs("sessions", "list", "--local", str(data_dir))
         dead_letters = _kbs("dlq", "list", "--local", str(data_dir))
     phases.done("listings and stop")
