@@ -131,3 +131,14 @@ def resolve(args: argparse.Namespace) -> Target:
         target = local_target(args.local or DEFAULT_DATA_DIR)
     target.activate()
     return target
+
+
+def require_session(table_name: str, session_id: str) -> None:
+    """Raise :class:`TargetError` if the programme in ``table_name`` has no ``session_id`` (a
+    listing of an unknown session is a typo, not an empty list)."""
+    from shared.programme.repository import SessionNotFoundError, get_session
+
+    try:
+        get_session(table_name, session_id)
+    except SessionNotFoundError:
+        raise TargetError(f"no session {session_id} (kbs sessions list shows them)") from None

@@ -52,6 +52,7 @@ def list_command(args: argparse.Namespace) -> int:
     from shared.certificates import store
 
     target = targets.resolve(args)
+    targets.require_session(target.table, args.session_id)
     found = store.session_certificates(target.table, args.session_id)
     print(f"{args.session_id}: {len(found)} certificate(s)")
     for cert in found:

@@ -73,6 +73,7 @@ def list_command(args: argparse.Namespace) -> int:
     from shared.materials import library, uploads
 
     target = targets.resolve(args)
+    targets.require_session(target.table, args.session)
     records = library.session_materials(target.table, args.session)
     current = {r.material_id for r in library.current(records)}
     rows: list[tuple[str, ...]] = [LIST_COLUMNS]

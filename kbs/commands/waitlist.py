@@ -48,6 +48,7 @@ def list_command(args: argparse.Namespace) -> int:
     from shared.registrations import waitlist
 
     target = targets.resolve(args)
+    targets.require_session(target.table, args.session_id)
     places = waitlist.listing(target.table, args.session_id)
     if not places:
         print(f"No one is waiting for {args.session_id}.")

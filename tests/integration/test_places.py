@@ -440,3 +440,22 @@ def test_each_waitlist_email_gives_the_place_in_line_by_request_time_when_it_is_
         # the JSON sample registers in French
         told[email] = re.findall(r"Vous êtes numéro (\d+) sur la liste\.", text_of(message))
     assert told == {waiting[0]: ["1"], waiting[1]: ["2"], waiting[2]: ["2"]}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["waitlist", "list", "kbs-99-nosuch"],
+        ["certificates", "list", "kbs-99-nosuch"],
+        ["materials", "list", "kbs-99-nosuch"],
+    ],
+)
+def test_a_listing_of_an_unknown_session_is_refused_not_empty(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    code = main([*command, "--local", str(local_stack_file(tmp_path))])
+
+    printed = capsys.readouterr()
+    assert code == 2
+    assert "no session kbs-99-nosuch" in printed.err and printed.out == ""
+    assert main(["waitlist", "list", SESSION_ID, "--local", str(tmp_path)]) == 0  # a real one
