@@ -15,14 +15,16 @@ Every milestone and notice is done once: claimed on the session's META item firs
 (:mod:`shared.programme.milestones`), versioned by the scheduled start (or, for a change, the
 sequence). So a tick that comes late, twice or out of order, or a replayed event, does
 nothing twice; a reschedule makes every milestone due again at the new time. A milestone whose
-moment passed long ago (a reminder once the session has started) is skipped, never done late.
+moment passed long ago (a reminder once the session has started) is skipped, never done late;
+a session whose end passed more than :data:`FOLLOW_UP_WINDOW` ago (the clock was down, or a
+simulated clock jumped) is still ended, without its follow-up, so it never stays open.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -96,10 +98,11 @@ MILESTONES = (
         event=SESSION_ENDED,
     ),
 )
-# The programme window the clock reads: the earliest milestone is 24 h before the start, the
-# latest a week after the end (sessions last at most 10 hours).
+# The programme the clock reads: every session starting before now + 24 h (the earliest
+# milestone is 24 h before the start). Past ones are read too, so that one the clock missed
+# for longer than any window is still ended (a few dozen items over the series: one Query).
 LOOKAHEAD = timedelta(hours=24)
-LOOKBACK = FOLLOW_UP_WINDOW + timedelta(hours=24)
+SERIES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class SessionChange(BaseModel):
@@ -139,7 +142,7 @@ def run_clock(now: datetime, *, settings: Settings) -> ClockReport:
     """
     report = ClockReport()
     table_name = settings.table_name
-    for item in repository.programme_items(table_name, now - LOOKBACK, now + LOOKAHEAD):
+    for item in repository.programme_items(table_name, SERIES_EPOCH, now + LOOKAHEAD):
         session = repository.availability_from_item(item).session
         for milestone in MILESTONES:
             _advance(milestone, session, item, now, settings, report)
@@ -183,6 +186,10 @@ def _advance(
     label = f"{session.session_id} {milestone.name}"
     facts = {"session_id": session.session_id, "milestone": milestone.name}
     if now >= milestone.deadline(session):
+        if milestone.event == SESSION_ENDED:  # ended all the same, its follow-up too late
+            repository.change_status(
+                settings.table_name, session, SessionStatus.ENDED, expected=milestone.statuses
+            )
         if milestones.skip(settings.table_name, session.session_id, milestone.name, start_version):
             logger.info("Milestone skipped: its moment passed long ago", extra=facts)
             report.skipped.append(label)

@@ -157,6 +157,27 @@ def test_given_the_clock_missed_runs_then_a_late_reminder_is_sent_and_a_stale_on
     assert recipients("live") == dict.fromkeys(emails(1), 1)
 
 
+@pytest.mark.parametrize("silence", [timedelta(days=8), timedelta(days=15), timedelta(days=400)])
+def test_given_the_clock_missed_a_whole_session_then_it_is_ended_without_stale_emails(
+    life: Lifecycle, session: Session, silence: timedelta
+) -> None:
+    """A clock down (or a simulated clock jumping) for longer than every window: the session
+    is still ended, each milestone reported skipped, and no email goes out weeks late."""
+    life.register(registration(session.session_id, 0))
+    before = life.tick(T24 - 10 * MINUTES)  # the last tick before the silence
+
+    after = life.tick(END + silence)
+    replayed = life.tick(END + silence + 5 * MINUTES)
+
+    assert before == {"fired": [], "skipped": []}
+    milestones_ = ("reminder-24h", "reminder-1h", "start", "end")
+    assert after == {"fired": [], "skipped": [f"{session.session_id} {m}" for m in milestones_]}
+    assert replayed == {"fired": [], "skipped": []}
+    assert get_session(TABLE_NAME, session.session_id).session.status is SessionStatus.ENDED
+    assert all(recipients(kind) == {} for kind in ("reminder-24h", "reminder-1h", "live"))
+    assert recipients("follow-up") == {}
+
+
 def test_given_late_cancelled_and_waitlisted_registrants_then_none_gets_a_stale_or_unwanted_email(
     life: Lifecycle, session: Session
 ) -> None:
