@@ -45,6 +45,13 @@ DENIED = pages.Notice(
     "This link does not open this record",
     "The link may be incomplete or expired, or the certificate no longer valid.",
 )
+NO_RECORD = pages.Notice(
+    404,
+    "no_record",
+    "No record held for this link",
+    "The link is genuine, but we hold no registration or attendance for it any more: it may "
+    "have been erased, or (on a local stack) made in an earlier run.",
+)
 REDIRECT: dict[int, Any] = {
     302: {
         "description": "To a presigned URL of the PDF, valid five minutes",
@@ -84,7 +91,7 @@ def download(number: PathId, token: QueryToken = None) -> Response[str]:
 @app.get(
     "/record",
     summary="My record: attendance, certificates and CPD hours across the series",
-    responses={200: contract.answer("The record"), **contract.errors(403, 503)},
+    responses={200: contract.answer("The record"), **contract.errors(403, 404, 503)},
 )
 def my_record(token: QueryToken = None) -> Response[str]:
     settings, token = get_settings(), token or ""
@@ -119,7 +126,7 @@ def my_record(token: QueryToken = None) -> Response[str]:
 @app.get(
     "/record/transcript",
     summary="A transcript of every attended session (a redirect to a short-lived URL)",
-    responses={**REDIRECT, **contract.errors(403, 503)},
+    responses={**REDIRECT, **contract.errors(403, 404, 503)},
 )
 def transcript(token: QueryToken = None) -> Response[str]:
     settings = get_settings()
@@ -145,7 +152,6 @@ def unknown(error: Exception) -> Response:
 @app.exception_handler(
     [
         verification.DownloadDeniedError,
-        record.NoRecordError,
         links.InvalidLinkError,
         RequestValidationError,
     ]
@@ -154,6 +160,11 @@ def denied(error: Exception) -> Response:
     logger.info("Certificate access denied", extra={"error": type(error).__name__})
     metrics.add_metric(name="CertificateAccessDenied", unit=MetricUnit.Count, value=1)
     return _notice(DENIED)
+
+
+@app.exception_handler([record.NoRecordError])
+def no_record(error: Exception) -> Response:
+    return _notice(NO_RECORD)
 
 
 @app.exception_handler([ClientError, BotoCoreError])

@@ -209,3 +209,16 @@ def test_without_a_registration_my_record_follows_the_browser(aws: None) -> None
 def transcript_of(query: str, *, accept_language: str) -> tuple[int, dict[str, str]]:
     result = call("/record/transcript", query, accept_language)
     return result["statusCode"], result.get("headers", {})
+
+
+def test_a_genuine_record_link_for_nobody_held_says_so_and_a_forged_one_is_refused(
+    aws: None,
+) -> None:
+    """After an erasure (or a local stack's restart) the record link still verifies: its page
+    says no record is held, not that the link is wrong; a changed link is still refused."""
+    held_nothing, page = get("/record", query=record_query("nobody.held@example.eu"))
+    forged, _ = get("/record", query=record_query(HOLDER)[:-3] + "AAA")
+    transcript, _ = get("/record/transcript", query=record_query("nobody.held@example.eu"))
+
+    assert (held_nothing, transcript, forged) == (404, 404, 403)
+    assert "No record held for this link" in page
