@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -45,64 +45,18 @@ from shared.platform.settings import Settings
 from shared.privacy import retention
 from shared.programme import milestones, repository
 from shared.programme.models import AwareDatetime, Session, SessionId, SessionStatus
+from shared.programme.schedule import (
+    LOOKAHEAD,
+    MILESTONES,
+    OPEN,
+    SERIES_EPOCH,
+    Milestone,
+)
 
-FOLLOW_UP_WINDOW = timedelta(days=7)
-"""How long after its end a session's follow-up is still sent (if the clock was down)."""
 EARLIEST_START = timedelta(hours=1)
 """How long before its start an organiser may start a session."""
-_OPEN = frozenset({SessionStatus.OPEN})
 REOPENED = "it takes place after all"
 """The change a reopened session's registrants are told of."""
-
-
-@dataclass(frozen=True)
-class Milestone:
-    """Work due at ``moment`` and stale from ``deadline`` on, while the session is in
-    ``statuses``: a reminder to fan out, or an event to publish."""
-
-    name: str
-    moment: Callable[[Session], datetime]
-    deadline: Callable[[Session], datetime]
-    statuses: frozenset[SessionStatus]
-    notice: NoticeKind | None = None
-    event: str | None = None
-
-
-MILESTONES = (
-    Milestone(
-        NoticeKind.REMINDER_24H.value,
-        moment=lambda s: s.start - timedelta(hours=24),
-        deadline=lambda s: s.start - timedelta(hours=1),
-        statuses=_OPEN,
-        notice=NoticeKind.REMINDER_24H,
-    ),
-    Milestone(
-        NoticeKind.REMINDER_1H.value,
-        moment=lambda s: s.start - timedelta(hours=1),
-        deadline=lambda s: s.start,
-        statuses=_OPEN,
-        notice=NoticeKind.REMINDER_1H,
-    ),
-    Milestone(
-        "start",
-        moment=lambda s: s.start,
-        deadline=lambda s: s.end,
-        statuses=_OPEN,
-        event=SESSION_STARTED,
-    ),
-    Milestone(
-        "end",
-        moment=lambda s: s.end,
-        deadline=lambda s: s.end + FOLLOW_UP_WINDOW,
-        statuses=frozenset({SessionStatus.OPEN, SessionStatus.LIVE}),
-        event=SESSION_ENDED,
-    ),
-)
-# The programme the clock reads: every session starting before now + 24 h (the earliest
-# milestone is 24 h before the start). Past ones are read too, so that one the clock missed
-# for longer than any window is still ended (a few dozen items over the series: one Query).
-LOOKAHEAD = timedelta(hours=24)
-SERIES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class SessionChange(BaseModel):
@@ -240,7 +194,7 @@ def handle_change(
             return "superseded: rescheduled since"
         started = detail_type == SESSION_STARTED
         target = SessionStatus.LIVE if started else SessionStatus.ENDED
-        expected = _OPEN if started else frozenset({SessionStatus.OPEN, SessionStatus.LIVE})
+        expected = OPEN if started else frozenset({SessionStatus.OPEN, SessionStatus.LIVE})
         if session.status in expected:
             changed = repository.change_status(table_name, session, target, expected=expected)
             session = changed or repository.get_session(table_name, session.session_id).session
