@@ -123,13 +123,17 @@ class Drain:
         receives the waiting records to read them."""
         left: Counter[str] = Counter()
         for queue in self._queues:
-            retrying = self._depth(queue, ["ApproximateNumberOfMessagesNotVisible"])
+            waiting, retrying = (self._depth(queue, [name]) for name in _DEPTHS)
             if retrying:
                 left[f"{queue.rule}, awaiting a retry"] += retrying
+            read = 0
             while messages := self._sqs.receive_message(
                 QueueUrl=queue.url, MaxNumberOfMessages=10, VisibilityTimeout=_HIDE_SECONDS
             ).get("Messages", []):
                 left.update(_kind(message["Body"], queue) for message in messages)
+                read += len(messages)
+            if waiting > read:  # a record past its last receive moved to the dead-letter queue
+                left[queue.rule] += waiting - read
         return left
 
     def _depth(self, queue: Queue, names: list[str]) -> int:
