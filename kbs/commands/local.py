@@ -21,6 +21,7 @@ from infra.wiring import EventRule, Function, function
 from kbs import target as targets
 from kbs.local.clock import Clock, parse_time, within_range
 from kbs.local.delivery import queue_arn, received, sqs_event
+from kbs.local.drain import GRACE_SECONDS
 from kbs.local.gateway import TICK_PATH
 from kbs.local.runtime import Invoker, aws_environment, configure_logging, patched_environ
 from kbs.local.server import LocalStack
@@ -34,10 +35,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run the local stack (moto + the handlers) on 127.0.0.1",
         description="Run the local stack on 127.0.0.1 until Ctrl-C: the HTTP API, event "
         "delivery to the handlers, scheduled rules, and every email as .eml in DATA_DIR/outbox. "
-        "AWS is simulated in memory by moto: every start is fresh, and work accepted but not "
-        "yet processed is lost if the process is killed (the next start says so, and moves "
-        "the old outbox aside). The link-signing key is kept in DATA_DIR, so links in old "
-        "emails still verify.",
+        "AWS is simulated in memory by moto: every start is fresh. Ctrl-C (or SIGTERM) first "
+        "refuses new requests and finishes the work already accepted (up to --grace seconds; "
+        "what is dropped is reported); if the process is killed, that work is lost (the next "
+        "start says so, and moves the old outbox aside). The link-signing key is kept in "
+        "DATA_DIR, so links in old emails still verify.",
     )
     serve.add_argument("--port", type=_port, default=8000, help="HTTP API port (0: any free)")
     serve.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="local.json and outbox/")
@@ -54,6 +56,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="apply the submission caps to clients on 127.0.0.1 too (off by default, so demos "
         "and tests can register many times; the caps come from KBS_CAP_PER_ADDRESS_PER_DAY and "
         "KBS_CAP_PER_CLIENT_PER_HOUR, default 5 and 20)",
+    )
+    serve.add_argument(
+        "--grace",
+        type=float,
+        default=GRACE_SECONDS,
+        metavar="SECONDS",
+        help="on Ctrl-C or SIGTERM, how long to wait for the accepted work (queued events) to "
+        f"be processed before stopping anyway (default {GRACE_SECONDS:g}); a second Ctrl-C "
+        "stops at once, and what was dropped is reported",
     )
     serve.set_defaults(func=serve_command)
 
@@ -140,9 +151,13 @@ def _clock(value: str) -> Clock:
 
 def serve_command(args: argparse.Namespace) -> int:
     configure_logging()
-    stopping = threading.Event()
+    stopping, hurry = threading.Event(), threading.Event()
+
+    def on_signal(*_: object) -> None:  # the first stops cleanly, a second at once
+        (hurry if stopping.is_set() else stopping).set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
+        signal.signal(signum, on_signal)
     stack = LocalStack(
         Path(args.data_dir), port=args.port, clock=args.clock, cap_loopback=args.cap_loopback
     )
@@ -164,17 +179,40 @@ def serve_command(args: argparse.Namespace) -> int:
     try:
         while not stopping.wait(0.2):
             pass
+        summary = _finish_accepted_work(stack, args.grace, hurry)
     finally:
         stack.stop()
     print(
-        "kbs serve: stopped (AWS state discarded; the outbox stays until the next start sets "
-        "it aside).",
+        f"kbs serve: stopped{': ' + summary if summary else '.'}\n"
+        "kbs serve: AWS state discarded; the outbox stays until the next start sets it aside.",
         flush=True,
     )
     # Everything is stopped and written. Exit now: the interpreter's final garbage collection
     # of moto's in-memory AWS takes seconds (15 s after `make demo`) and serves nothing.
     sys.stderr.flush()
     os._exit(0)
+
+
+def _finish_accepted_work(stack: LocalStack, grace: float, hurry: threading.Event) -> str:
+    """Refuse new requests and fire no schedule, then let the queued events be processed (at
+    most ``grace`` seconds, until ``hurry``); what happened, for the stop line
+    (:meth:`kbs.local.drain.Drained.summary`)."""
+    assert stack.drain is not None
+    queued = stack.drain.begin()
+    if queued:
+        noun = "event" if queued == 1 else "events"
+        print(
+            f"kbs serve: stopping: finishing {queued} accepted {noun} (at most {grace:g} s; "
+            "Ctrl-C again to stop now)",
+            flush=True,
+        )
+    drained = stack.drain.finish(grace, hurry)
+    if not drained.dropped:
+        return f"{drained.summary()}." if drained.finished else ""
+    why = f"the grace period ({grace:g} s) ran out"
+    if drained.hurried:
+        why = "stopped at once on a second signal"
+    return f"{drained.summary()}: {why}."
 
 
 def _banner(info: dict[str, Any], data_dir: Path) -> None:

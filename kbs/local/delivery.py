@@ -130,6 +130,10 @@ class Poller:
         self._invoker = invoker
         self._region = region
         self._sqs = sqs
+        self.delivering = False
+        """Whether a received batch is in this poller's hands (being delivered)."""
+        self.finished = 0
+        """How many records were delivered and deleted from the queue."""
 
     def poll(self) -> int:
         """Receive one batch and deliver it; the number of records delivered."""
@@ -141,7 +145,11 @@ class Poller:
             MessageAttributeNames=["All"],
         ).get("Messages", [])
         if messages:
-            self._deliver([self._retimed(message) for message in messages])
+            self.delivering = True
+            try:
+                self._deliver([self._retimed(message) for message in messages])
+            finally:
+                self.delivering = False
         return len(messages)
 
     def _retimed(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -168,6 +176,7 @@ class Poller:
                     {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
                 ],
             )
+            self.finished += len(done)
         outcome = "error" if not invocation.ok else "partial" if failed else "ok"
         log_event(
             fn.name,
@@ -183,6 +192,7 @@ class Delivery:
     """A polling thread per queue, started and stopped together."""
 
     def __init__(self, pollers: list[Poller]) -> None:
+        self.pollers = pollers
         self._stop = threading.Event()
         self._threads = [
             threading.Thread(
@@ -194,6 +204,15 @@ class Delivery:
     def start(self) -> None:
         for thread in self._threads:
             thread.start()
+
+    def idle(self) -> bool:
+        """Whether no poller holds a batch (its records may still wait in the queues)."""
+        return not any(poller.delivering for poller in self.pollers)
+
+    @property
+    def finished(self) -> int:
+        """How many records the pollers delivered and deleted so far."""
+        return sum(poller.finished for poller in self.pollers)
 
     def stop(self) -> None:
         """Stop every poller (each finishes the batch in hand)."""

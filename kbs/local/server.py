@@ -38,6 +38,7 @@ from infra.wiring import (
 )
 from kbs.local.clock import Clock, ScheduledRule, Scheduler, event_time
 from kbs.local.delivery import Delivery, DeliveryPolicy, Poller, Queue, queue_arn
+from kbs.local.drain import Drain
 from kbs.local.event_time import stamp_put_events
 from kbs.local.gateway import LOOPBACK, Gateway
 from kbs.local.moto_process import MotoProcess
@@ -277,6 +278,8 @@ class LocalStack:
         self.previous_outbox: Path | None = None
         """Where the previous run's emails were moved at start, if it left any."""
         """Set by :meth:`start` when the previous run on the data dir did not stop cleanly."""
+        self.drain: Drain | None = None
+        """Set by :meth:`start`: a clean stop drains the accepted work with it first."""
         self._running = ExitStack()
 
     def start(self) -> dict[str, Any]:
@@ -335,6 +338,8 @@ class LocalStack:
             starting.callback(delivery.stop)
             gateway.start(invoker, scheduler)
             starting.callback(gateway.stop)  # on stop, stop taking requests first
+            sqs = moto_client("sqs", endpoint, self.region)
+            self.drain = Drain([gateway, scheduler], delivery, resources.queues, sqs)
             self.info = self._describe(gateway.url, endpoint, resources, environment, outbox)
             self.info["moto_pid"] = moto.pid
             self.info["sandbox_pids"] = [pid for pool in pools.values() for pid in pool.pids]
@@ -346,7 +351,8 @@ class LocalStack:
         return self.info
 
     def stop(self) -> None:
-        """Stop serving, deliver nothing more, write the last emails, remove ``local.json``."""
+        """Stop serving, deliver nothing more, write the last emails, remove ``local.json``
+        (what is still queued is lost: :attr:`drain` finishes it first)."""
         self._running.close()
 
     def __enter__(self) -> dict[str, Any]:

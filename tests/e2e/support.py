@@ -23,6 +23,7 @@ from tests.conftest import ROOT
 
 T = TypeVar("T")
 START_SECONDS = 60
+STOP_SECONDS = 90  # the default grace period of a clean stop (30 s), then moto's stop
 
 
 def wait_for(check: Callable[[], T], timeout: float = 15, what: str = "condition") -> T:
@@ -146,11 +147,12 @@ class Served:
         ]
 
     def stop(self, signum: int = signal.SIGINT) -> int:
-        """Signal the server and wait for it; its exit code."""
+        """Signal the server and wait for it (a clean stop first finishes the queued events,
+        for at most ``kbs serve --grace``, 30 s); its exit code."""
         if self.process.poll() is None:
             self.process.send_signal(signum)
         try:
-            return self.process.wait(timeout=30)
+            return self.process.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
             self.process.kill()
             raise
