@@ -3,9 +3,13 @@
 :class:`http.server.ThreadingHTTPServer` listens with a backlog of 5 and starts a thread per
 connection without limit: a burst overflows the backlog and clients see resets, not answers.
 :class:`PooledHTTPServer` listens with a backlog of :data:`BACKLOG` (the kernel caps it at
-``net.core.somaxconn``); its acceptor hands each connection to a bounded queue that a fixed
-number of worker threads serve, and when that queue is full it answers at once with the
-refusal it was given (the gateway gives API Gateway's throttling answer, ``429``).
+``net.core.somaxconn``). A :class:`Waiter` holds each accepted connection, without a worker,
+until its first bytes arrive (one that sends nothing within the handler's ``timeout`` is
+closed), then hands it to a bounded queue that a fixed number of worker threads serve; when
+that queue is full (or :data:`MAX_WAITING` connections wait) the connection gets at once the
+refusal the server was given (the gateway gives API Gateway's throttling answer, ``429``).
+A worker is held by a slow client only until the request's deadline (the gateway's
+:mod:`kbs.local.http_deadline`), so idle or trickling connections cannot starve the others.
 
 Every connection is closed gracefully by a :class:`Lingerer`: the server's side is shut
 down, then what the client still sends is read and dropped until it hangs up or
@@ -22,6 +26,7 @@ import selectors
 import socket
 import threading
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -32,6 +37,8 @@ WORKERS = 32
 QUEUED = 128  # accepted connections waiting for a worker
 LINGER_SECONDS = 2.0
 MAX_LINGERING = 512
+MAX_WAITING = 1024  # accepted connections waiting for their first bytes
+WAIT_SECONDS = 10.0  # how long they may, unless the handler has a timeout
 STOP_SECONDS = 2.0  # how long stopping waits for requests in progress
 _SOMAXCONN = Path("/proc/sys/net/core/somaxconn")
 
@@ -54,15 +61,23 @@ def raw_response(status: int, headers: dict[str, str], body: bytes) -> bytes:
     return "\r\n".join(lines).encode("latin-1") + body
 
 
-class Lingerer:
-    """Closes sockets gracefully on a thread of its own (see the module doc)."""
+class _Watcher:
+    """A thread that watches sockets for bytes to read, each until a deadline of its own.
 
-    def __init__(self, seconds: float = LINGER_SECONDS, most: int = MAX_LINGERING) -> None:
-        self._seconds, self._most = seconds, most
-        self._incoming: queue.SimpleQueue[socket.socket] = queue.SimpleQueue()
-        self._lingering = 0  # sockets being drained (written by the lingering thread only)
+    :meth:`_readable` reads what a socket has (or its end) and says whether it is done with
+    it; :meth:`_release` then takes it back, as it does one whose deadline passed. At most
+    ``most`` are watched: :meth:`_watch` says False when full (or stopping), and the caller
+    keeps the socket.
+    """
+
+    name = "kbs-gateway-watch"
+
+    def __init__(self, most: int) -> None:
+        self._most = most
+        self._incoming: queue.SimpleQueue[tuple[socket.socket, float]] = queue.SimpleQueue()
+        self._watched = 0  # sockets being watched (written by the watching thread only)
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="kbs-gateway-close", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -72,22 +87,24 @@ class Lingerer:
         if self._thread.is_alive():
             self._thread.join()
         while not self._incoming.empty():
-            self._incoming.get().close()
+            self._incoming.get()[0].close()
 
-    def close(self, sock: socket.socket) -> None:
-        """Shut our side of ``sock`` down; close it once the client is done (or at once)."""
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_WR)
-        full = self._incoming.qsize() + self._lingering >= self._most
+    def _watch(self, sock: socket.socket, deadline: float) -> bool:
+        full = self._incoming.qsize() + self._watched >= self._most
         if full or self._stopping.is_set() or not self._thread.is_alive():
-            sock.close()
-            return
-        self._incoming.put(sock)
+            return False
+        self._incoming.put((sock, deadline))
+        return True
+
+    def _readable(self, sock: socket.socket) -> bool:
+        raise NotImplementedError
+
+    def _release(self, sock: socket.socket, expired: bool) -> None:
+        raise NotImplementedError
 
     def _run(self) -> None:
         selector = selectors.DefaultSelector()
         deadlines: dict[socket.socket, float] = {}
-        buffer = memoryview(bytearray(64 * 1024))
         while not self._stopping.is_set():
             arrived = []
             if not deadlines:  # idle: wait for a socket rather than poll
@@ -95,29 +112,94 @@ class Lingerer:
                     arrived.append(self._incoming.get(timeout=0.25))
             while not self._incoming.empty():
                 arrived.append(self._incoming.get())
-            for sock in arrived:
+            for sock, deadline in arrived:
                 sock.setblocking(False)
                 selector.register(sock, selectors.EVENT_READ)
-                deadlines[sock] = time.monotonic() + self._seconds
+                deadlines[sock] = deadline
             for key, _ in selector.select(timeout=0.05):
                 sock = key.fileobj  # type: ignore[assignment]
-                try:
-                    done = not sock.recv_into(buffer)  # what the client sends, dropped
-                except BlockingIOError:
-                    done = False
-                except OSError:
-                    done = True
-                if done:
-                    deadlines[sock] = 0
+                if self._readable(sock):
+                    selector.unregister(sock)
+                    del deadlines[sock]
+                    self._release(sock, expired=False)
             now = time.monotonic()
             for sock in [s for s, deadline in deadlines.items() if deadline <= now]:
                 selector.unregister(sock)
                 del deadlines[sock]
-                sock.close()
-            self._lingering = len(deadlines)
+                self._release(sock, expired=True)
+            self._watched = len(deadlines)
         for sock in deadlines:
             sock.close()
         selector.close()
+
+
+class Lingerer(_Watcher):
+    """Closes sockets gracefully on a thread of its own (see the module doc)."""
+
+    name = "kbs-gateway-close"
+
+    def __init__(self, seconds: float = LINGER_SECONDS, most: int = MAX_LINGERING) -> None:
+        super().__init__(most)
+        self._seconds = seconds
+        self._buffer = memoryview(bytearray(64 * 1024))
+
+    def close(self, sock: socket.socket) -> None:
+        """Shut our side of ``sock`` down; close it once the client is done (or at once)."""
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_WR)
+        if not self._watch(sock, time.monotonic() + self._seconds):
+            sock.close()
+
+    def _readable(self, sock: socket.socket) -> bool:
+        try:
+            done = not sock.recv_into(self._buffer)  # what the client sends, dropped
+        except BlockingIOError:
+            done = False
+        except OSError:
+            done = True
+        return done
+
+    def _release(self, sock: socket.socket, expired: bool) -> None:
+        sock.close()
+
+
+class Waiter(_Watcher):
+    """Holds accepted connections until their first bytes arrive, costing no worker meanwhile.
+
+    A connection with bytes to read (or an end) goes to ``ready``; one that sends nothing
+    before its deadline goes to ``expired`` (to be closed without an answer).
+    """
+
+    name = "kbs-gateway-wait"
+
+    def __init__(
+        self,
+        ready: Callable[[Connection], None],
+        expired: Callable[[socket.socket], None],
+        most: int = MAX_WAITING,
+    ) -> None:
+        super().__init__(most)
+        self._ready, self._on_expiry = ready, expired
+        self._addresses: dict[socket.socket, Any] = {}
+
+    def wait(self, connection: Connection, deadline: float) -> bool:
+        """Watch the connection until ``deadline`` (``time.monotonic()``); False if full."""
+        self._addresses[connection[0]] = connection[1]
+        if self._watch(connection[0], deadline):
+            return True
+        del self._addresses[connection[0]]
+        return False
+
+    def _readable(self, sock: socket.socket) -> bool:
+        return True
+
+    def _release(self, sock: socket.socket, expired: bool) -> None:
+        address = self._addresses.pop(sock)
+        sock.setblocking(True)
+        if expired:
+            self._on_expiry(sock)
+        else:
+            self._ready((sock, address))
 
 
 class PooledHTTPServer(HTTPServer):
@@ -140,6 +222,7 @@ class PooledHTTPServer(HTTPServer):
         self.refusal = refusal
         self._pending: queue.Queue[Connection | None] = queue.Queue(maxsize=queued)
         self._lingerer = Lingerer()
+        self._waiter = Waiter(self._ready, self.shutdown_request)
         self._workers = [
             threading.Thread(target=self._work, name=f"kbs-gateway-{n}", daemon=True)
             for n in range(workers)
@@ -158,16 +241,26 @@ class PooledHTTPServer(HTTPServer):
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         self._lingerer.start()
+        self._waiter.start()
         for worker in self._workers:
             worker.start()
         super().serve_forever(poll_interval)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        """Queue the connection for a worker, or refuse it at once if the queue is full."""
-        try:
-            self._pending.put_nowait((request, client_address))
-        except queue.Full:
+        """Wait for the connection's first bytes without a worker (refuse it if too many wait).
+
+        Those that send nothing within the handler's ``timeout`` are closed unanswered.
+        """
+        seconds = getattr(self.RequestHandlerClass, "timeout", None) or WAIT_SECONDS
+        if not self._waiter.wait((request, client_address), time.monotonic() + seconds):
             self._refuse(request)
+
+    def _ready(self, connection: Connection) -> None:
+        """Queue a connection with bytes to read for a worker, or refuse it if the queue is full."""
+        try:
+            self._pending.put_nowait(connection)
+        except queue.Full:
+            self._refuse(connection[0])
 
     def shutdown_request(self, request: Any) -> None:
         self._lingerer.close(request)
@@ -175,6 +268,7 @@ class PooledHTTPServer(HTTPServer):
     def server_close(self) -> None:
         """Stop the workers (refusing what waits; requests in progress get a moment)."""
         super().server_close()
+        self._waiter.stop()
         while True:
             try:
                 waiting = self._pending.get_nowait()

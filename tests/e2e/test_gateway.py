@@ -235,6 +235,17 @@ def trickle(socks: list[socket.socket], data: bytes, stop: threading.Event) -> N
                 sock.send(bytes([byte]))
 
 
+def get(api: str, path: str, timeout: float) -> tuple[int, bytes]:
+    """GET ``path``; its status and body (TimeoutError after ``timeout`` s)."""
+    connection = HTTPConnection(urlsplit(api).netloc, timeout=timeout)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
 def answer_of(sock: socket.socket) -> tuple[int, bytes]:
     response = HTTPResponse(sock, method="POST")
     response.begin()
@@ -273,17 +284,27 @@ def test_a_request_trickling_past_its_deadline_is_a_408(
     assert handlers.received("echo") == []
 
 
-def test_a_connection_that_sends_nothing_is_closed_at_the_deadline(
+def test_connections_that_send_nothing_hold_no_worker_and_close_at_the_deadline(
     api: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_RequestHandler, "timeout", DEADLINE)
-    with connect(api) as sock:
+    deadline = 3
+    monkeypatch.setattr(_RequestHandler, "timeout", deadline)
+    idle = [connect(api) for _ in range(WORKERS + 8)]
+    try:
+        time.sleep(0.2)
         started = time.monotonic()
-        end = sock.recv(1024)
+        status, _ = get(api, "/items/fast", timeout=deadline)
         elapsed = time.monotonic() - started
+        ends = [sock.recv(1024) for sock in idle]
+        closed = time.monotonic() - started
+    finally:
+        for sock in idle:
+            sock.close()
 
-    assert end == b""  # closed without an answer
-    assert elapsed < DEADLINE + 0.5
+    assert status == 200
+    assert elapsed < 1  # no worker waited on the idle connections
+    assert set(ends) == {b""}  # closed without an answer
+    assert closed < deadline + 0.5
 
 
 def test_slow_clients_holding_every_worker_do_not_stall_other_requests(
@@ -300,11 +321,8 @@ def test_slow_clients_holding_every_worker_do_not_stall_other_requests(
     try:
         time.sleep(0.2)  # every worker now waits on a slow client
         started = time.monotonic()
-        fast = HTTPConnection(urlsplit(api).netloc, timeout=DEADLINE + 2)
-        fast.request("GET", "/items/fast")
-        status = fast.getresponse().status
+        status, _ = get(api, "/items/fast", timeout=DEADLINE + 2)
         elapsed = time.monotonic() - started
-        fast.close()
         answers = [answer_of(sock)[0] for sock in slow]
     finally:
         stop.set()
