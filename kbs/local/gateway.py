@@ -191,7 +191,7 @@ class Gateway:
         self.clock = clock
         self.invoker: Invoker | None = None
         self.scheduler: Scheduler | None = None
-        self._server = _Server((LOOPBACK, port), _RequestHandler, throttled())
+        self._server = _Server((LOOPBACK, port), _RequestHandler, refusal(429), refusal(503))
         self._server.gateway = self
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.1,), name="kbs-gateway", daemon=True
@@ -238,9 +238,12 @@ class Gateway:
         return None
 
 
-def throttled() -> bytes:
-    """API Gateway's answer when throttling (429), with ``Retry-After``, as response bytes."""
-    status, headers, _, body = error(429, "Too Many Requests")
+def refusal(status: int) -> bytes:
+    """API Gateway's answer when throttling (429) or saturated (503), with ``Retry-After``.
+
+    As whole response bytes (:func:`~kbs.local.http_pool.raw_response`).
+    """
+    status, headers, _, body = error(status, HTTPStatus(status).phrase)
     return raw_response(status, {**headers, "retry-after": str(RETRY_AFTER_SECONDS)}, body)
 
 

@@ -33,8 +33,9 @@ from pathlib import Path
 from typing import Any
 
 BACKLOG = 1024
-WORKERS = 32
+WORKERS = 64  # threads: one blocked on a slow client costs no CPU
 QUEUED = 128  # accepted connections waiting for a worker
+QUEUE_SECONDS = 5.0  # how long one may wait before it is refused as saturated
 LINGER_SECONDS = 2.0
 MAX_LINGERING = 512
 MAX_WAITING = 1024  # accepted connections waiting for their first bytes
@@ -43,6 +44,7 @@ STOP_SECONDS = 2.0  # how long stopping waits for requests in progress
 _SOMAXCONN = Path("/proc/sys/net/core/somaxconn")
 
 Connection = tuple[socket.socket, Any]
+Queued = tuple[socket.socket, Any, float]  # and when it was queued (time.monotonic())
 
 
 def listen_backlog(wanted: int = BACKLOG) -> int:
@@ -206,8 +208,9 @@ class PooledHTTPServer(HTTPServer):
     """An HTTP server with ``workers`` request threads and ``queued`` waiting connections.
 
     A connection that finds the queue full gets ``refusal`` (whole response bytes, see
-    :func:`raw_response`) from the acceptor. :attr:`busy` tells handlers that connections are
-    waiting, so a keep-alive connection should close after its current request.
+    :func:`raw_response`) from the acceptor, one that waited in it ``queue_seconds`` for a
+    worker gets ``saturated`` (by default ``refusal``). :attr:`busy` tells handlers that
+    connections are waiting, so a keep-alive connection should close after its current request.
     """
 
     def __init__(
@@ -215,12 +218,15 @@ class PooledHTTPServer(HTTPServer):
         address: tuple[str, int],
         handler: type[BaseHTTPRequestHandler],
         refusal: bytes,
+        saturated: bytes | None = None,
         workers: int = WORKERS,
         queued: int = QUEUED,
+        queue_seconds: float = QUEUE_SECONDS,
     ) -> None:
         self.request_queue_size = listen_backlog()
-        self.refusal = refusal
-        self._pending: queue.Queue[Connection | None] = queue.Queue(maxsize=queued)
+        self.refusal, self.saturated = refusal, saturated or refusal
+        self.queue_seconds = queue_seconds
+        self._pending: queue.Queue[Queued | None] = queue.Queue(maxsize=queued)
         self._lingerer = Lingerer()
         self._waiter = Waiter(self._ready, self.shutdown_request)
         self._workers = [
@@ -258,9 +264,24 @@ class PooledHTTPServer(HTTPServer):
     def _ready(self, connection: Connection) -> None:
         """Queue a connection with bytes to read for a worker, or refuse it if the queue is full."""
         try:
-            self._pending.put_nowait(connection)
+            self._pending.put_nowait((*connection, time.monotonic()))
         except queue.Full:
             self._refuse(connection[0])
+
+    def service_actions(self) -> None:
+        """Refuse as saturated the connections that waited ``queue_seconds`` for a worker.
+
+        Runs on the acceptor thread between polls (every ``poll_interval``).
+        """
+        stale = time.monotonic() - self.queue_seconds
+        while True:
+            with self._pending.mutex:  # the queue's own lock: take the oldest if stale
+                waiting = self._pending.queue
+                if not waiting or waiting[0] is None or waiting[0][2] > stale:
+                    return
+                request = waiting.popleft()[0]
+                self._pending.not_full.notify()
+            self._refuse(request, self.saturated)
 
     def shutdown_request(self, request: Any) -> None:
         self._lingerer.close(request)
@@ -284,15 +305,15 @@ class PooledHTTPServer(HTTPServer):
             worker.join(max(0.0, deadline - time.monotonic()))
         self._lingerer.stop()
 
-    def _refuse(self, request: socket.socket) -> None:
+    def _refuse(self, request: socket.socket, answer: bytes | None = None) -> None:
         with contextlib.suppress(OSError):
             request.setblocking(False)  # a few hundred bytes fit any fresh send buffer
-            request.send(self.refusal)
+            request.send(answer or self.refusal)
         self._lingerer.close(request)
 
     def _work(self) -> None:
         while (connection := self._pending.get()) is not None:
-            request, client_address = connection
+            request, client_address, _ = connection
             try:
                 self.finish_request(request, client_address)
             except Exception:
