@@ -7,10 +7,12 @@ JavaScript, as the real service does, so a browser's form post arrives base64-en
 
 Like the real service, it answers every connection: a bounded pool of request workers takes
 connections from a bounded queue, and a connection that finds the queue full gets API
-Gateway's throttling answer, ``429 {"message": "Too Many Requests"}`` with ``Retry-After``
-(:mod:`kbs.local.http_pool`). A body over the 10 MB payload quota gets 413 whatever its
-framing, malformed framing gets 400 (:mod:`kbs.local.http_body`), and a method no route can
-declare gets 404, as no route matches it.
+Gateway's throttling answer, ``429 {"message": "Too Many Requests"}`` with ``Retry-After``,
+one that waits too long in it gets ``503`` with ``Retry-After`` (:mod:`kbs.local.http_pool`).
+A request must arrive whole within :data:`REQUEST_SECONDS`, else 408
+(:mod:`kbs.local.http_deadline`), so slow clients hold a worker no longer. A body over the
+10 MB payload quota gets 413 whatever its framing, malformed framing gets 400
+(:mod:`kbs.local.http_body`), and a method no route can declare gets 404, as no route matches.
 
 ``POST /_local/tick`` (loopback only) moves the clock to ``{"at": ISO}`` and fires the
 scheduled rules due since, or ``{"real": true}`` goes back to real time.

@@ -207,7 +207,7 @@ def test_an_oversize_body_is_refused_before_100_continue(api: str) -> None:
 def test_a_body_that_stops_arriving_is_a_408(
     api: str, monkeypatch: pytest.MonkeyPatch, framing: str, part: bytes
 ) -> None:
-    monkeypatch.setattr(_RequestHandler, "timeout", 1)  # IDLE_SECONDS, shortened
+    monkeypatch.setattr(_RequestHandler, "timeout", 1)  # REQUEST_SECONDS, shortened
 
     status, _, answer = exchange(api, f"POST /echo HTTP/1.1\nHost: x\n{framing}\n", part)
 
