@@ -266,6 +266,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.rfile.close()  # the plain reader http.server made: reads end by a deadline instead
         self.rfile = DeadlineReader(self.connection, self.timeout)
 
+    def handle(self) -> None:
+        """Requests until the connection closes; idle between two, it waits without a worker."""
+        self.close_connection = True
+        self.handle_one_request()
+        while not self.close_connection:
+            if not self.rfile.pending():
+                self.server.keep(self.connection)
+                return
+            self.handle_one_request()
+
     def handle_one_request(self) -> None:
         """One request that must arrive within :data:`REQUEST_SECONDS`, else 408 and close.
 

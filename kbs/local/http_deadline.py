@@ -26,13 +26,14 @@ class _DeadlineSocketIO(socket.SocketIO):
         self.deadline = deadline  # time.monotonic() seconds
         self.received = 0  # bytes read since the deadline was (re)started
         self.timed_out = False
+        self.peeking = False  # read only what is there, without waiting
 
     def readinto(self, buffer: bytearray | memoryview) -> int | None:  # type: ignore[override]
         left = self.deadline - time.monotonic()
         try:
             if left <= 0:
                 raise TimeoutError("the request did not arrive within its deadline")
-            self._sock.settimeout(left)  # type: ignore[attr-defined]
+            self._sock.settimeout(0.0 if self.peeking else left)  # type: ignore[attr-defined]
             count = super().readinto(buffer)
         except TimeoutError:
             self.timed_out = True
@@ -56,6 +57,19 @@ class DeadlineReader(io.BufferedReader):
         """Give the next request ``seconds`` from now, and count its bytes from zero."""
         self._deadline_io.deadline = time.monotonic() + seconds
         self._deadline_io.received = 0
+
+    def pending(self) -> bool:
+        """Whether bytes are buffered or already in the socket (not waiting for any).
+
+        False too when the client has closed its side or the deadline has passed.
+        """
+        self._deadline_io.peeking = True
+        try:
+            return bool(self.peek(1))
+        except OSError:  # TimeoutError included
+            return False
+        finally:
+            self._deadline_io.peeking = False
 
     @property
     def received(self) -> int:

@@ -40,6 +40,7 @@ LINGER_SECONDS = 2.0
 MAX_LINGERING = 512
 MAX_WAITING = 1024  # accepted connections waiting for their first bytes
 WAIT_SECONDS = 10.0  # how long they may, unless the handler has a timeout
+IDLE_POLL_SECONDS = 0.25  # how often a watching thread with nothing due looks up
 STOP_SECONDS = 2.0  # how long stopping waits for requests in progress
 _SOMAXCONN = Path("/proc/sys/net/core/somaxconn")
 
@@ -79,6 +80,9 @@ class _Watcher:
         self._incoming: queue.SimpleQueue[tuple[socket.socket, float]] = queue.SimpleQueue()
         self._watched = 0  # sockets being watched (written by the watching thread only)
         self._stopping = threading.Event()
+        self._wake, self._woken = socket.socketpair()  # a byte on it ends the wait in select
+        self._wake.setblocking(False)
+        self._woken.setblocking(False)
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
 
     def start(self) -> None:
@@ -86,6 +90,7 @@ class _Watcher:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._wake_up()
         if self._thread.is_alive():
             self._thread.join()
         while not self._incoming.empty():
@@ -96,7 +101,12 @@ class _Watcher:
         if full or self._stopping.is_set() or not self._thread.is_alive():
             return False
         self._incoming.put((sock, deadline))
+        self._wake_up()
         return True
+
+    def _wake_up(self) -> None:
+        with contextlib.suppress(OSError):  # full: a wake-up is pending anyway; or closed
+            self._wake.send(b"\0")
 
     def _readable(self, sock: socket.socket) -> bool:
         raise NotImplementedError
@@ -106,21 +116,22 @@ class _Watcher:
 
     def _run(self) -> None:
         selector = selectors.DefaultSelector()
+        selector.register(self._woken, selectors.EVENT_READ)
         deadlines: dict[socket.socket, float] = {}
         while not self._stopping.is_set():
-            arrived = []
-            if not deadlines:  # idle: wait for a socket rather than poll
-                with contextlib.suppress(queue.Empty):
-                    arrived.append(self._incoming.get(timeout=0.25))
             while not self._incoming.empty():
-                arrived.append(self._incoming.get())
-            for sock, deadline in arrived:
+                sock, deadline = self._incoming.get()
                 sock.setblocking(False)
                 selector.register(sock, selectors.EVENT_READ)
                 deadlines[sock] = deadline
-            for key, _ in selector.select(timeout=0.05):
+            now = time.monotonic()
+            soonest = min(deadlines.values(), default=now + IDLE_POLL_SECONDS)
+            for key, _ in selector.select(timeout=min(max(soonest - now, 0), IDLE_POLL_SECONDS)):
                 sock = key.fileobj  # type: ignore[assignment]
-                if self._readable(sock):
+                if sock is self._woken:
+                    with contextlib.suppress(OSError):
+                        sock.recv(4096)
+                elif self._readable(sock):
                     selector.unregister(sock)
                     del deadlines[sock]
                     self._release(sock, expired=False)
@@ -133,6 +144,8 @@ class _Watcher:
         for sock in deadlines:
             sock.close()
         selector.close()
+        self._woken.close()
+        self._wake.close()
 
 
 class Lingerer(_Watcher):
@@ -229,6 +242,7 @@ class PooledHTTPServer(HTTPServer):
         self._pending: queue.Queue[Queued | None] = queue.Queue(maxsize=queued)
         self._lingerer = Lingerer()
         self._waiter = Waiter(self._ready, self.shutdown_request)
+        self._kept: set[socket.socket] = set()  # kept-alive connections going back to wait
         self._workers = [
             threading.Thread(target=self._work, name=f"kbs-gateway-{n}", daemon=True)
             for n in range(workers)
@@ -257,9 +271,17 @@ class PooledHTTPServer(HTTPServer):
 
         Those that send nothing within the handler's ``timeout`` are closed unanswered.
         """
-        seconds = getattr(self.RequestHandlerClass, "timeout", None) or WAIT_SECONDS
-        if not self._waiter.wait((request, client_address), time.monotonic() + seconds):
+        if not self._wait((request, client_address)):
             self._refuse(request)
+
+    def keep(self, request: socket.socket) -> None:
+        """Once its handler returns, let a kept-alive connection wait for its next request
+        as a new one does, without a worker (a handler calls this between two requests)."""
+        self._kept.add(request)
+
+    def _wait(self, connection: Connection) -> bool:
+        seconds = getattr(self.RequestHandlerClass, "timeout", None) or WAIT_SECONDS
+        return self._waiter.wait(connection, time.monotonic() + seconds)
 
     def _ready(self, connection: Connection) -> None:
         """Queue a connection with bytes to read for a worker, or refuse it if the queue is full."""
@@ -317,6 +339,12 @@ class PooledHTTPServer(HTTPServer):
             try:
                 self.finish_request(request, client_address)
             except Exception:
+                self._kept.discard(request)
                 self.handle_error(request, client_address)
             finally:
-                self.shutdown_request(request)
+                if request in self._kept:
+                    self._kept.discard(request)
+                    if not self._wait((request, client_address)):
+                        self.shutdown_request(request)
+                else:
+                    self.shutdown_request(request)

@@ -307,6 +307,33 @@ def test_connections_that_send_nothing_hold_no_worker_and_close_at_the_deadline(
     assert closed < deadline + 0.5
 
 
+def test_kept_alive_connections_idle_between_requests_hold_no_worker(
+    api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deadline = 6
+    monkeypatch.setattr(_RequestHandler, "timeout", deadline)
+    kept = [HTTPConnection(urlsplit(api).netloc, timeout=deadline) for _ in range(WORKERS + 8)]
+    started = time.monotonic()
+    try:
+        for connection in kept:  # each served though those before it stay open and idle
+            connection.request("GET", "/items/kept")
+            response = connection.getresponse()
+            response.read()
+            assert not response.will_close
+        status, _ = get(api, "/items/fast", timeout=deadline)
+        elapsed = time.monotonic() - started
+        kept[-1].request("GET", "/items/again")  # still open (idle < deadline): served on it
+        again = kept[-1].getresponse().status
+    finally:
+        for connection in kept:
+            connection.close()
+
+    print(f"{len(kept)} kept-alive requests and a fresh GET: {elapsed:.2f} s")
+    assert status == 200
+    assert elapsed < deadline / 2  # no worker waited on the idle kept-alive connections
+    assert again == 200
+
+
 def test_slow_clients_holding_every_worker_do_not_stall_other_requests(
     api: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
