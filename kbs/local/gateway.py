@@ -7,10 +7,12 @@ JavaScript, as the real service does, so a browser's form post arrives base64-en
 
 Like the real service, it answers every connection: a bounded pool of request workers takes
 connections from a bounded queue, and a connection that finds the queue full gets API
-Gateway's throttling answer, ``429 {"message": "Too Many Requests"}`` with ``Retry-After``
-(:mod:`kbs.local.http_pool`). A body over the 10 MB payload quota gets 413 whatever its
-framing, malformed framing gets 400 (:mod:`kbs.local.http_body`), and a method no route can
-declare gets 404, as no route matches it.
+Gateway's throttling answer, ``429 {"message": "Too Many Requests"}`` with ``Retry-After``,
+one that waits too long in it gets ``503`` with ``Retry-After`` (:mod:`kbs.local.http_pool`).
+A request must arrive whole within :data:`REQUEST_SECONDS`, else 408
+(:mod:`kbs.local.http_deadline`), so slow clients hold a worker no longer. A body over the
+10 MB payload quota gets 413 whatever its framing, malformed framing gets 400
+(:mod:`kbs.local.http_body`), and a method no route can declare gets 404, as no route matches.
 
 ``POST /_local/tick`` (loopback, ``application/json``, no ``Origin``: never a web page)
 moves the clock to ``{"at": ISO}`` and fires the scheduled rules due since, or
@@ -36,13 +38,14 @@ from urllib.parse import parse_qsl, unquote
 from infra.wiring import Function, HttpRoute
 from kbs.local.clock import Clock, Scheduler, parse_time
 from kbs.local.http_body import BodyError, declared_length, read_body
+from kbs.local.http_deadline import DeadlineReader
 from kbs.local.http_pool import PooledHTTPServer, raw_response
 from kbs.local.runtime import ACCOUNT_ID, Invoker, log_event
 
 LOOPBACK = "127.0.0.1"
 TICK_PATH = "/_local/tick"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # HTTP API payload quota
-IDLE_SECONDS = 10  # a connection waiting this long for (more of) a request is closed
+REQUEST_SECONDS = 10  # a request (line, headers and body) must arrive whole within this
 RETRY_AFTER_SECONDS = 1
 # The methods an HTTP API route can declare (besides ANY); no route matches any other.
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
@@ -191,7 +194,7 @@ class Gateway:
         self.clock = clock
         self.invoker: Invoker | None = None
         self.scheduler: Scheduler | None = None
-        self._server = _Server((LOOPBACK, port), _RequestHandler, throttled())
+        self._server = _Server((LOOPBACK, port), _RequestHandler, refusal(429), refusal(503))
         self._server.gateway = self
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.1,), name="kbs-gateway", daemon=True
@@ -238,9 +241,12 @@ class Gateway:
         return None
 
 
-def throttled() -> bytes:
-    """API Gateway's answer when throttling (429), with ``Retry-After``, as response bytes."""
-    status, headers, _, body = error(429, "Too Many Requests")
+def refusal(status: int) -> bytes:
+    """API Gateway's answer when throttling (429) or saturated (503), with ``Retry-After``.
+
+    As whole response bytes (:func:`~kbs.local.http_pool.raw_response`).
+    """
+    status, headers, _, body = error(status, HTTPStatus(status).phrase)
     return raw_response(status, {**headers, "retry-after": str(RETRY_AFTER_SECONDS)}, body)
 
 
@@ -251,7 +257,38 @@ class _Server(PooledHTTPServer):
 class _RequestHandler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"  # keep-alive, as browsers expect
-    timeout = IDLE_SECONDS
+    timeout = REQUEST_SECONDS  # in total for each request, not per read
+    rfile: DeadlineReader
+    _served = 0  # requests begun on this connection
+    _answered = False  # whether the current request got (part of) a response
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # the plain reader http.server made: reads end by a deadline instead
+        self.rfile = DeadlineReader(self.connection, self.timeout)
+
+    def handle(self) -> None:
+        """Requests until the connection closes; idle between two, it waits without a worker."""
+        self.close_connection = True
+        self.handle_one_request()
+        while not self.close_connection:
+            if not self.rfile.pending():
+                self.server.keep(self.connection)
+                return
+            self.handle_one_request()
+
+    def handle_one_request(self) -> None:
+        """One request that must arrive within :data:`REQUEST_SECONDS`, else 408 and close.
+
+        A connection that sent nothing of the request by then is closed without an answer.
+        """
+        if self._served:
+            self.rfile.restart(self.timeout)
+        self._served += 1
+        self._answered = False
+        super().handle_one_request()  # a timeout ends it and sets close_connection
+        if self.rfile.timed_out and self.rfile.received and not self._answered:
+            self.send_error(408)
 
     def do_request(self) -> None:
         gateway = self.server.gateway
@@ -260,9 +297,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except BodyError as refused:
             self.close_connection = True  # the unread body would garble the next request
             return self._send(*error(refused.status, refused.message))
-        except TimeoutError:  # the client stopped sending its body for IDLE_SECONDS
-            self.close_connection = True
-            return self._send(*error(408, "Request Timeout"))
         path = self.path.partition("?")[0]
         if path == TICK_PATH:
             return self._send(*self._tick(body))
@@ -295,10 +329,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return super().handle_expect_100()
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """A request http.server cannot parse: API Gateway's JSON error, and close."""
+        """A request http.server cannot parse (or that came too slowly): JSON error, and close."""
         self.close_connection = True
-        if getattr(self, "request_version", "") == "HTTP/0.9":  # its default: always a status line
-            self.request_version = self.protocol_version
+        if getattr(self, "request_version", "") in ("", "HTTP/0.9"):  # unset or its default:
+            self.request_version = self.protocol_version  # always a status line
+        if not hasattr(self, "requestline"):  # the request line never arrived whole
+            self.requestline, self.command = "", ""
         self._send(*error(code, HTTPStatus(code).phrase))
 
     def _tick(self, body: bytes | None) -> Response:
@@ -324,6 +360,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return 200, {"content-type": JSON}, [], json.dumps(payload).encode()
 
     def _send(self, status: int, headers: dict[str, str], cookies: list[str], body: bytes) -> None:
+        self._answered = True
+        self.connection.settimeout(self.timeout)  # reads left it at their deadline's remainder
         self.send_response(status)
         for name, value in headers.items():
             if name not in ("content-length", "connection", "transfer-encoding"):

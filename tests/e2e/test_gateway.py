@@ -6,8 +6,11 @@ Runs an in-process local stack on test-only routes (``tests/e2e/handlers.py``), 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import socket
+import threading
+import time
 from datetime import UTC, datetime
 from http.client import HTTPConnection, HTTPResponse
 from urllib.parse import urlsplit
@@ -17,6 +20,7 @@ import pytest
 from infra.wiring import Function, HttpRoute
 from kbs.local.clock import Clock
 from kbs.local.gateway import MAX_BODY_BYTES, _RequestHandler
+from kbs.local.http_pool import WORKERS
 from tests.e2e import handlers
 from tests.e2e.conftest import StartInProcess
 from tests.e2e.support import http
@@ -203,13 +207,160 @@ def test_an_oversize_body_is_refused_before_100_continue(api: str) -> None:
 def test_a_body_that_stops_arriving_is_a_408(
     api: str, monkeypatch: pytest.MonkeyPatch, framing: str, part: bytes
 ) -> None:
-    monkeypatch.setattr(_RequestHandler, "timeout", 1)  # IDLE_SECONDS, shortened
+    monkeypatch.setattr(_RequestHandler, "timeout", 1)  # REQUEST_SECONDS, shortened
 
     status, _, answer = exchange(api, f"POST /echo HTTP/1.1\nHost: x\n{framing}\n", part)
 
     assert status == 408
     assert json.loads(answer) == {"message": "Request Timeout"}
     assert handlers.received("echo") == []
+
+
+DEADLINE = 1  # seconds: REQUEST_SECONDS, shortened
+TRICKLE = 0.3  # seconds between two bytes of a slow client
+
+
+def connect(api: str) -> socket.socket:
+    url = urlsplit(api)
+    return socket.create_connection((url.hostname, url.port), timeout=10)
+
+
+def trickle(socks: list[socket.socket], data: bytes, stop: threading.Event) -> None:
+    """Send ``data`` on every socket, one byte each every :data:`TRICKLE` s until ``stop``."""
+    for byte in data:
+        if stop.wait(TRICKLE):
+            return
+        for sock in socks:
+            with contextlib.suppress(OSError):  # the server closed it, as it should at the deadline
+                sock.send(bytes([byte]))
+
+
+def get(api: str, path: str, timeout: float) -> tuple[int, bytes]:
+    """GET ``path``; its status and body (TimeoutError after ``timeout`` s)."""
+    connection = HTTPConnection(urlsplit(api).netloc, timeout=timeout)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def answer_of(sock: socket.socket) -> tuple[int, bytes]:
+    response = HTTPResponse(sock, method="POST")
+    response.begin()
+    return response.status, response.read()
+
+
+@pytest.mark.parametrize(
+    ("head", "slow"),
+    [
+        ("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n", b"a" * 100),
+        ("POST /echo HTTP/1.1\r\n", b"Host: x\r\n" * 10),  # the headers trickle
+        ("POST /ec", b"ho HTTP/1.1\r\n" * 10),  # the request line trickles
+    ],
+    ids=["body", "headers", "request-line"],
+)
+def test_a_request_trickling_past_its_deadline_is_a_408(
+    api: str, monkeypatch: pytest.MonkeyPatch, head: str, slow: bytes
+) -> None:
+    monkeypatch.setattr(_RequestHandler, "timeout", DEADLINE)
+    stop = threading.Event()
+    with connect(api) as sock:
+        started = time.monotonic()
+        sock.sendall(head.encode())
+        sender = threading.Thread(target=trickle, args=([sock], slow, stop))
+        sender.start()
+        try:
+            status, body = answer_of(sock)
+        finally:
+            stop.set()
+            sender.join()
+        elapsed = time.monotonic() - started
+
+    assert status == 408
+    assert json.loads(body) == {"message": "Request Timeout"}
+    assert elapsed < DEADLINE + 0.5  # the whole request's deadline, not the silence per read
+    assert handlers.received("echo") == []
+
+
+def test_connections_that_send_nothing_hold_no_worker_and_close_at_the_deadline(
+    api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deadline = 3
+    monkeypatch.setattr(_RequestHandler, "timeout", deadline)
+    idle = [connect(api) for _ in range(WORKERS + 8)]
+    try:
+        time.sleep(0.2)
+        started = time.monotonic()
+        status, _ = get(api, "/items/fast", timeout=deadline)
+        elapsed = time.monotonic() - started
+        ends = [sock.recv(1024) for sock in idle]
+        closed = time.monotonic() - started
+    finally:
+        for sock in idle:
+            sock.close()
+
+    assert status == 200
+    assert elapsed < 1  # no worker waited on the idle connections
+    assert set(ends) == {b""}  # closed without an answer
+    assert closed < deadline + 0.5
+
+
+def test_kept_alive_connections_idle_between_requests_hold_no_worker(
+    api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deadline = 6
+    monkeypatch.setattr(_RequestHandler, "timeout", deadline)
+    kept = [HTTPConnection(urlsplit(api).netloc, timeout=deadline) for _ in range(WORKERS + 8)]
+    started = time.monotonic()
+    try:
+        for connection in kept:  # each served though those before it stay open and idle
+            connection.request("GET", "/items/kept")
+            response = connection.getresponse()
+            response.read()
+            assert not response.will_close
+        status, _ = get(api, "/items/fast", timeout=deadline)
+        elapsed = time.monotonic() - started
+        kept[-1].request("GET", "/items/again")  # still open (idle < deadline): served on it
+        again = kept[-1].getresponse().status
+    finally:
+        for connection in kept:
+            connection.close()
+
+    print(f"{len(kept)} kept-alive requests and a fresh GET: {elapsed:.2f} s")
+    assert status == 200
+    assert elapsed < deadline / 2  # no worker waited on the idle kept-alive connections
+    assert again == 200
+
+
+def test_slow_clients_holding_every_worker_do_not_stall_other_requests(
+    api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_RequestHandler, "timeout", DEADLINE)
+    head = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n\r\n"
+    slow = [connect(api) for _ in range(WORKERS)]
+    for sock in slow:
+        sock.sendall(head)
+    stop = threading.Event()
+    sender = threading.Thread(target=trickle, args=(slow, b"a" * 30, stop))  # for 9 s
+    sender.start()
+    try:
+        time.sleep(0.2)  # every worker now waits on a slow client
+        started = time.monotonic()
+        status, _ = get(api, "/items/fast", timeout=DEADLINE + 2)
+        elapsed = time.monotonic() - started
+        answers = [answer_of(sock)[0] for sock in slow]
+    finally:
+        stop.set()
+        sender.join()
+        for sock in slow:
+            sock.close()
+
+    assert status in (200, 429, 503)
+    assert elapsed < DEADLINE + 1  # a worker comes free at the slow clients' deadline
+    assert set(answers) == {408}
+    assert [event["rawPath"] for event in handlers.received("echo")] == ["/items/fast"]
 
 
 @pytest.mark.parametrize(("method", "path"), [("BREW", "/echo"), ("PROPFIND", "/boom")])

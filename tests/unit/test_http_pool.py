@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.client import HTTPResponse
 from http.server import BaseHTTPRequestHandler
@@ -113,3 +114,28 @@ def test_connections_waiting_when_the_server_stops_are_refused_not_dropped() -> 
     assert [status_of(sock) for sock in waiting] == [429, 429, 429]
     RELEASE.set()
     held.close()
+
+
+def test_a_connection_waiting_too_long_for_a_worker_is_refused_as_saturated() -> None:
+    RELEASE.clear()
+    ENTERED.clear()
+    saturated = raw_response(503, {"retry-after": "1"}, b"{}")
+    pooled = PooledHTTPServer(
+        ("127.0.0.1", 0), Held, REFUSAL, saturated, workers=1, queued=4, queue_seconds=0.5
+    )
+    thread = threading.Thread(target=pooled.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        held = post(pooled)
+        assert ENTERED.wait(5)
+        started = time.monotonic()
+        waiting = post(pooled)
+
+        assert status_of(waiting) == 503
+        assert 0.5 <= time.monotonic() - started < 1.5
+        assert not pooled.busy
+    finally:
+        RELEASE.set()
+        pooled.shutdown()
+        pooled.server_close()
+    assert status_of(held) == 200
