@@ -318,6 +318,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return self.do_request
         raise AttributeError(name)
 
+    def parse_request(self) -> bool:
+        """http.server's parsing, but HTTP/0.9 (a request line without a version, answered by
+        http.server with a bare body) is refused with 505 and a status line, as API Gateway
+        speaks HTTP/1.1 and later only."""
+        if not super().parse_request():
+            return False
+        if len(self.requestline.split()) < 3:
+            self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED)
+            return False
+        return True
+
     def handle_expect_100(self) -> bool:
         """Refuse an oversize or malformed body before the client sends it, else continue."""
         try:

@@ -24,6 +24,7 @@ import contextlib
 import queue
 import selectors
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -332,6 +333,13 @@ class PooledHTTPServer(HTTPServer):
             request.setblocking(False)  # a few hundred bytes fit any fresh send buffer
             request.send(answer or self.refusal)
         self._lingerer.close(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client gone mid-exchange (reset, broken pipe) is routine: no traceback for it; any
+        other failure is printed as :class:`socketserver.BaseServer` does."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def _work(self) -> None:
         while (connection := self._pending.get()) is not None:

@@ -67,6 +67,17 @@ def exchange(api: str, head: str, body: bytes = b"") -> tuple[int, dict, bytes]:
         return answer
 
 
+def test_an_http_0_9_request_gets_a_505_with_a_status_line(api: str) -> None:
+    url = urlsplit(api)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(b"GET /items/special\r\n\r\n")
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+
+    assert answer.startswith(b"HTTP/1.1 505 ")
+    assert json.loads(answer.partition(b"\r\n\r\n")[2]) == {"message": "HTTP Version Not Supported"}
+    assert handlers.received("echo") == []
+
+
 def test_a_form_post_arrives_base64_encoded_with_the_request_details(api: str) -> None:
     body = b"full_name=Zo%C3%AB&sessions=a&sessions=b"
     headers = {

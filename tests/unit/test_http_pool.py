@@ -139,3 +139,26 @@ def test_a_connection_waiting_too_long_for_a_worker_is_refused_as_saturated() ->
         pooled.shutdown()
         pooled.server_close()
     assert status_of(held) == 200
+
+
+@pytest.mark.parametrize(
+    ("failure", "printed"),
+    [
+        (BrokenPipeError(32, "Broken pipe"), False),
+        (ConnectionResetError(), False),
+        (KeyError("x"), True),
+    ],
+)
+def test_a_client_gone_mid_answer_prints_no_traceback_but_a_real_fault_does(
+    capsys: pytest.CaptureFixture[str], failure: Exception, printed: bool
+) -> None:
+    pooled = PooledHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler, REFUSAL, workers=1)
+    try:
+        try:
+            raise failure
+        except Exception:
+            pooled.handle_error(None, ("127.0.0.1", 50000))
+    finally:
+        pooled.server_close()
+
+    assert ("Traceback" in capsys.readouterr().err) is printed
