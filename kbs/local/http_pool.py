@@ -27,6 +27,7 @@ import socket
 import sys
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -65,7 +66,7 @@ def raw_response(status: int, headers: dict[str, str], body: bytes) -> bytes:
     return "\r\n".join(lines).encode("latin-1") + body
 
 
-class _Watcher:
+class _Watcher(ABC):
     """A thread that watches sockets for bytes to read, each until a deadline of its own.
 
     :meth:`_readable` reads what a socket has (or its end) and says whether it is done with
@@ -109,11 +110,13 @@ class _Watcher:
         with contextlib.suppress(OSError):  # full: a wake-up is pending anyway; or closed
             self._wake.send(b"\0")
 
+    @abstractmethod
     def _readable(self, sock: socket.socket) -> bool:
-        raise NotImplementedError
+        """What to do with ``sock`` now it is readable: True once it is done with."""
 
+    @abstractmethod
     def _release(self, sock: socket.socket, expired: bool) -> None:
-        raise NotImplementedError
+        """Let ``sock`` go (``expired``: its deadline passed first)."""
 
     def _run(self) -> None:
         selector = selectors.DefaultSelector()
