@@ -123,7 +123,8 @@ class Drain:
         receives the waiting records to read them."""
         left: Counter[str] = Counter()
         for queue in self._queues:
-            waiting, retrying = (self._depth(queue, [name]) for name in _DEPTHS)
+            depths = self._depths(queue, _DEPTHS)
+            waiting, retrying = (depths[name] for name in _DEPTHS)
             if retrying:
                 left[f"{queue.rule}, awaiting a retry"] += retrying
             read = 0
@@ -137,8 +138,12 @@ class Drain:
         return left
 
     def _depth(self, queue: Queue, names: list[str]) -> int:
+        return sum(self._depths(queue, names).values())
+
+    def _depths(self, queue: Queue, names: list[str]) -> dict[str, int]:
+        """The queue's approximate counts ``names``, in one GetQueueAttributes call."""
         attributes = self._sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=names)
-        return sum(int(value) for value in attributes["Attributes"].values())
+        return {name: int(attributes["Attributes"].get(name, 0)) for name in names}
 
 
 def _kind(body: str, queue: Queue) -> str:
