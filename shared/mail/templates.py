@@ -245,7 +245,8 @@ def rescheduled(
     title = _title(registration, session)
     if changes:
         subject = _("Updated: %(title)s", title=title)
-        translated = CHANGE_SEPARATOR.join(_(c) for c in changes.split(CHANGE_SEPARATOR))
+        name = catalog(registration.language).gettext  # a name, not a format: "%" stays text
+        translated = CHANGE_SEPARATOR.join(name(c) for c in changes.split(CHANGE_SEPARATOR))
         opening = _(
             "The details of the following session of the %(series)s, for which you are "
             "registered, have changed (%(changes)s). The session is now:",
